@@ -1,0 +1,60 @@
+-- One row per raw table: nothing disappears between raw and staging. Every raw row is
+-- staged, quarantined or merged, counted independently here and checked by a data test.
+with
+
+raw_counts as (
+    {% for source_name, raw_table in [
+        ('crm', 'crm_companies'),
+        ('crm', 'crm_contacts'),
+        ('crm', 'crm_deals'),
+        ('crm', 'crm_owners'),
+        ('marketing', 'marketing_events'),
+    ] %}
+        select
+            '{{ raw_table }}' as raw_table,
+            count(*) as raw_rows
+        from {{ source(source_name, raw_table) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+staged_counts as (
+    {% for raw_table, model in [
+        ('crm_companies', 'stg_crm__companies'),
+        ('crm_contacts', 'stg_crm__contacts'),
+        ('crm_deals', 'stg_crm__deals'),
+        ('crm_owners', 'stg_crm__owners'),
+        ('marketing_events', 'stg_marketing__events'),
+    ] %}
+        select
+            '{{ raw_table }}' as raw_table,
+            count(*) as staged_rows
+        from {{ ref(model) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+dispositions as (
+    select
+        raw_table,
+        sum(case when disposition = 'quarantined' then row_count else 0 end) as quarantined_rows,
+        sum(case when disposition = 'merged' then row_count else 0 end) as merged_rows
+    from {{ ref('audit_data_quality') }}
+    group by raw_table
+),
+
+final as (
+    select
+        raw_counts.raw_table,
+        raw_counts.raw_rows,
+        staged_counts.staged_rows,
+        coalesce(dispositions.quarantined_rows, 0) as quarantined_rows,
+        coalesce(dispositions.merged_rows, 0) as merged_rows
+    from raw_counts
+    inner join staged_counts
+        on raw_counts.raw_table = staged_counts.raw_table
+    left join dispositions
+        on raw_counts.raw_table = dispositions.raw_table
+)
+
+select * from final

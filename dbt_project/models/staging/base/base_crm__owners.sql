@@ -1,0 +1,40 @@
+-- Every raw owner row, typed, with its quarantine reason and current-version flag (the most
+-- recently loaded version of an owner wins).
+with
+
+source as (
+    select * from {{ source('crm', 'crm_owners') }}
+),
+
+typed as (
+    select
+        -- lineage
+        _file_id,
+        _source_row,
+        _source_file,
+        _loaded_at,
+
+        -- ids
+        {{ clean_text('owner_id') }} as owner_id,
+
+        -- strings
+        {{ clean_text('name') }} as owner_name,
+        {{ normalize_email('email') }} as email,
+        upper({{ clean_text('team') }}) as team,
+        upper({{ clean_text('region') }}) as region
+    from source
+),
+
+final as (
+    select
+        *,
+        case when owner_id is null then 'missing_owner_id' end as quarantine_reason,
+        owner_id is not null
+        and row_number() over (
+            partition by owner_id
+            order by _loaded_at desc, _file_id desc, _source_row desc
+        ) = 1 as is_current_version
+    from typed
+)
+
+select * from final

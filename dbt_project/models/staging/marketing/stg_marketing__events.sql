@@ -1,0 +1,34 @@
+-- One row per usable event, attributed to its canonical contact.
+with
+
+events as (
+    select * from {{ ref('base_marketing__events') }}
+    where quarantine_reason is null and not is_duplicate
+),
+
+final as (
+    select
+        -- ids
+        event_id,
+        contact_id,
+        source_contact_id,
+        campaign_id,
+
+        -- strings
+        event_type,
+        funnel_stage,
+        page_category,
+        page_url,
+        resolved_by,
+
+        -- lineage
+        _file_id,
+        _source_row,
+
+        -- timestamps
+        occurred_at,
+        _loaded_at
+    from events
+)
+
+select * from final

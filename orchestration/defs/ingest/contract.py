@@ -1,0 +1,69 @@
+"""The raw contract: which landing tables exist and the columns every file of each must have.
+
+dbt documents the same contract in ``dbt_project/models/staging/*/_*__sources.yml``; a test
+checks the two agree. Files may carry extra columns: they are kept in the raw table.
+"""
+
+from __future__ import annotations
+
+RAW_CONTRACT: dict[str, tuple[str, ...]] = {
+    "crm_companies": (
+        "company_id",
+        "name",
+        "domain",
+        "industry",
+        "employee_count",
+        "annual_revenue",
+        "country",
+        "created_at",
+        "updated_at",
+    ),
+    "crm_contacts": (
+        "contact_id",
+        "email",
+        "first_name",
+        "last_name",
+        "job_title",
+        "company_id",
+        "country",
+        "lead_source",
+        "lifecycle_stage",
+        "unsubscribed",
+        "created_at",
+        "updated_at",
+    ),
+    "marketing_events": (
+        "event_id",
+        "contact_id",
+        "email",
+        "event_type",
+        "page_url",
+        "page_category",
+        "campaign_id",
+        "occurred_at",
+    ),
+    "crm_deals": (
+        "deal_id",
+        "contact_id",
+        "company_id",
+        "amount",
+        "stage",
+        "is_closed",
+        "is_won",
+        "created_at",
+        "closed_at",
+    ),
+    "crm_owners": ("owner_id", "name", "email", "team", "region"),
+}
+
+# Lineage columns the loader adds to every raw row. (_file_id, _source_row) identifies a raw
+# row for good: quarantine and staging models carry it so any row can be traced to its file.
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_file_id", "bigint"),
+    ("_source_file", "varchar"),
+    ("_source_row", "bigint"),
+    ("_loaded_at", "timestamp"),
+)
+
+MANIFEST_TABLE = "_ingest_manifest"
+SUPPORTED_SUFFIXES = (".csv", ".parquet")

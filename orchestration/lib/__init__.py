@@ -1,0 +1,1 @@
+"""Helpers shared by every integration: settings, the warehouse connection, asset keys."""
