@@ -57,6 +57,7 @@ class Settings:
         return {
             "LEADSCORE_TARGET": self.target,
             "LEADSCORE_DUCKDB_PATH": str(self.duckdb_path),
+            "LEADSCORE_RAW_SCHEMA": self.raw_schema,
             "LEADSCORE_PG_HOST": self.postgres.host,
             "LEADSCORE_PG_PORT": str(self.postgres.port),
             "LEADSCORE_PG_USER": self.postgres.user,
@@ -76,7 +77,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     target = env.get("LEADSCORE_TARGET", "duckdb")
     if target not in TARGETS:
         raise ValueError(
-            f"LEADSCORE_TARGET={target!r} is not a supported target; use one of {', '.join(TARGETS)}"
+            f"LEADSCORE_TARGET={target!r} is not a supported target; "
+            f"use one of {', '.join(TARGETS)}"
         )
     data_dir = Path(env.get("LEADSCORE_DATA_DIR", PROJECT_ROOT / "data")).resolve()
     return Settings(

@@ -95,9 +95,9 @@ class WarehouseConnection:
         # PostgreSQL's CSV COPY tells NULL from an empty string.
         buffer = io.BytesIO()
         pa_csv.write_csv(batch, buffer, pa_csv.WriteOptions(include_header=False))
-        with self._raw.cursor() as cur:
-            with cur.copy(f"copy {target} ({columns}) from stdin with (format csv)") as copy:
-                copy.write(buffer.getvalue())
+        statement = f"copy {target} ({columns}) from stdin with (format csv)"
+        with self._raw.cursor() as cur, cur.copy(statement) as copy:
+            copy.write(buffer.getvalue())
 
     @property
     def placeholder(self) -> str:

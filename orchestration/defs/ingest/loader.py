@@ -256,7 +256,8 @@ def ensure_raw_schema(conn: WarehouseConnection, schema: str) -> None:
 
 
 def _loaded_keys(conn: WarehouseConnection, schema: str) -> set[tuple[str, str]]:
-    rows = conn.fetchall(f"select file_path, content_sha256 from {quote_ident(schema)}.{MANIFEST_TABLE}")
+    manifest = f"{quote_ident(schema)}.{MANIFEST_TABLE}"
+    rows = conn.fetchall(f"select file_path, content_sha256 from {manifest}")
     return {(path, digest) for path, digest in rows}
 
 

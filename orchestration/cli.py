@@ -1,0 +1,181 @@
+"""`leadscore`: generate demo data, refresh the warehouse, and print what happened.
+
+leadscore run        generate demo data if the landing folder is empty, then run the
+                     Dagster job `refresh_warehouse` (ingest + dbt build) and summarise
+leadscore generate   write synthetic landing files
+leadscore summary    print the summary of the current warehouse
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from orchestration.lib.settings import Settings, load_settings
+
+DEFAULT_CONTACTS = 20_000
+DEFAULT_EVENTS = 1_000_000
+
+
+def _add_generation_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("demo data")
+    group.add_argument("--contacts", type=int, default=DEFAULT_CONTACTS, help="people (1k-1M)")
+    group.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="events (10k-50M)")
+    group.add_argument("--seed", type=int, default=42, help="random seed (same seed, same files)")
+    group.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="activity spreads over the year before this date (default: today, UTC)",
+    )
+    group.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    group.add_argument("--chunk-size", type=int, default=1_000_000, help="events per file")
+
+
+def _generate(args: argparse.Namespace, out_dir: Path) -> None:
+    from orchestration.demo.generator import generate_demo_data
+
+    as_of = args.as_of or datetime.now(UTC).date()
+    print(
+        f"generating demo data: {args.contacts:,} contacts, {args.events:,} events, "
+        f"seed {args.seed}, as of {as_of} -> {out_dir}",
+        flush=True,
+    )
+    result = generate_demo_data(
+        out_dir,
+        contacts=args.contacts,
+        events=args.events,
+        seed=args.seed,
+        as_of=as_of,
+        fmt=args.format,
+        chunk_size=args.chunk_size,
+        progress=True,
+    )
+    written = ", ".join(f"{table} {rows:,}" for table, rows in result.rows.items())
+    print(f"wrote {len(result.files)} files: {written}")
+
+
+def _has_landing_files(landing_dir: Path) -> bool:
+    return landing_dir.exists() and any(
+        path.suffix.lower() in (".csv", ".parquet") for path in landing_dir.rglob("*")
+    )
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Plain-text table: numbers right-aligned, text left-aligned."""
+    numeric = [
+        bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
+    ]
+    cells = [[f"{v:,}" if isinstance(v, int) else str(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  " + "  ".join(
+            value.rjust(width) if is_number else value.ljust(width)
+            for value, width, is_number in zip(values, widths, numeric, strict=True)
+        )
+
+    return "\n".join([line(headers), *(line(row) for row in cells)]).rstrip()
+
+
+def summary_text(settings: Settings) -> str:
+    """The warehouse's reconciliation and data-quality counts, read after dbt has finished."""
+    from orchestration.defs.dbt.project import relation_name
+    from orchestration.lib.warehouse import connect
+
+    with connect(settings, read_only=True) as conn:
+        reconciliation = conn.fetchall(
+            "select raw_table, raw_rows, staged_rows, quarantined_rows, merged_rows "
+            f"from {relation_name('audit_raw_reconciliation')} order by raw_table"
+        )
+        quality = conn.fetchall(
+            "select disposition, raw_table, reason, row_count "
+            f"from {relation_name('audit_data_quality')} "
+            "order by disposition, raw_table, row_count desc"
+        )
+    parts = [
+        "Rows per raw table (every raw row is staged, quarantined or merged):",
+        _table(
+            ["raw table", "raw", "staged", "quarantined", "merged"],
+            [[table, int(a), int(b), int(c), int(d)] for table, a, b, c, d in reconciliation],
+        ),
+    ]
+    titles = {
+        "quarantined": "Quarantined by reason (kept with the reason in the quarantine schema):",
+        "merged": "Merged into another row:",
+        "flagged": "Flagged and kept in staging:",
+    }
+    for disposition, title in titles.items():
+        rows = [[t, r, int(n)] for d, t, r, n in quality if d == disposition]
+        if rows:
+            parts += ["", title, _table(["raw table", "reason", "rows"], rows)]
+    parts += ["", f"Warehouse: {settings.describe_warehouse()} (dbt target {settings.target})"]
+    return "\n".join(parts)
+
+
+def _run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    started = time.monotonic()
+    if _has_landing_files(settings.landing_dir):
+        print(f"landing folder {settings.landing_dir} has files: loading what is new")
+    else:
+        _generate(args, settings.landing_dir)
+
+    import dagster as dg
+
+    from orchestration.definitions import REFRESH_JOB_NAME, defs
+
+    # A DAGSTER_HOME makes the run visible in `dagster dev`; without one it stays in memory.
+    has_home = bool(os.getenv("DAGSTER_HOME"))
+    instance = dg.DagsterInstance.get() if has_home else dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+    )
+    elapsed = time.monotonic() - started
+    if not result.success:
+        print(f"\nrefresh FAILED after {elapsed:.1f} s (run {result.run_id}):", file=sys.stderr)
+        for event in result.all_events:
+            if event.is_step_failure and event.step_failure_data:
+                message = event.step_failure_data.error.message.strip()
+                print(f"  step {event.step_key}: {message}", file=sys.stderr)
+        return 1
+
+    loaded = files = 0
+    for materialization in result.asset_materializations_for_node("ingest_landing_files"):
+        loaded += materialization.metadata["rows_loaded"].value
+        files += materialization.metadata["files_loaded"].value
+    print(f"\nrefresh succeeded in {elapsed:.1f} s (Dagster run {result.run_id})")
+    print(f"Loaded this run: {loaded:,} raw rows from {files} new landing file(s)\n")
+    print(summary_text(settings))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="(demo data if needed) ingest, dbt build, summary")
+    _add_generation_args(run)
+    generate = commands.add_parser("generate", help="write synthetic landing files")
+    _add_generation_args(generate)
+    generate.add_argument("--out", type=Path, default=None, help="default: the landing folder")
+    commands.add_parser("summary", help="print the summary of the current warehouse")
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        return _run(args)
+    if args.command == "generate":
+        _generate(args, args.out or load_settings().landing_dir)
+        return 0
+    print(summary_text(load_settings()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

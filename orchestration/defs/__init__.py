@@ -1,0 +1,1 @@
+"""Dagster definitions, grouped by integration: ``ingest`` (landing files) and ``dbt``."""

@@ -1,0 +1,87 @@
+"""The dbt project, its manifest and the translator that decides asset keys and groups."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from orchestration.lib.asset_keys import layer_key, raw_table_key
+from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.lib.warehouse import quote_ident
+
+# dagster-dbt runs `dbt` from PATH. Put this interpreter's bin first so the dbt installed next
+# to the project is the one that runs, also from an environment that was never activated.
+os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+
+# No target here: the profile picks it from LEADSCORE_TARGET when dbt runs, so the target is
+# an environment setting, like everything else about the warehouse.
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# `dagster dev` re-parses on every load so model edits show up at once.
+dbt_project.prepare_if_dev()
+
+
+def _newest_source_mtime() -> float:
+    roots = [DBT_PROJECT_DIR / "models", PROJECT_ROOT / "seeds", PROJECT_ROOT / "macros"]
+    files = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    files += [path for root in roots for path in root.rglob("*") if path.is_file()]
+    return max(path.stat().st_mtime for path in files)
+
+
+def prepare_manifest() -> None:
+    """Parse the dbt project (target/manifest.json) when it is missing or older than any model,
+    seed, macro or project file, so a run never builds from a stale manifest."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+        dbt_project.preparer.prepare(dbt_project)
+
+
+prepare_manifest()
+
+
+@cache
+def _manifest() -> Mapping[str, Any]:
+    return json.loads(dbt_project.manifest_path.read_text())
+
+
+def relation_name(model_name: str) -> str:
+    """`schema.table` of a dbt model, for Python code that reads marts. The database part is
+    left out: the connection already points at the warehouse, whatever its file is called."""
+    node = _manifest()["nodes"].get(f"model.leadscore.{model_name}")
+    if node is None:
+        raise KeyError(f"no dbt model named {model_name!r} in {dbt_project.manifest_path}")
+    return f"{quote_ident(node['schema'])}.{quote_ident(node['alias'])}"
+
+
+class LeadscoreTranslator(DagsterDbtTranslator):
+    """Sources map onto the raw assets the ingest step produces; groups follow the layers."""
+
+    def __init__(self) -> None:
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return raw_table_key(dbt_resource_props["name"])
+        layer = self.get_group_name(dbt_resource_props)
+        return (
+            layer_key(layer, dbt_resource_props["name"])
+            if layer
+            else super().get_asset_key(dbt_resource_props)
+        )
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        resource_type = dbt_resource_props["resource_type"]
+        if resource_type == "source":
+            return "ingest"
+        if resource_type == "seed":
+            return "config"
+        fqn = dbt_resource_props.get("fqn", [])
+        if len(fqn) > 2:
+            return "quarantine" if fqn[2] == "quarantine" else fqn[1]
+        return super().get_group_name(dbt_resource_props)

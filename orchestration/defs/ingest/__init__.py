@@ -1,0 +1,1 @@
+"""Landing files -> raw tables."""

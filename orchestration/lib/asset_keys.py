@@ -1,0 +1,22 @@
+"""The one place that knows asset keys. The dbt translator builds dbt keys from these
+functions; Python assets downstream of dbt look keys up with dagster-dbt's
+`get_asset_key_for_model`, never by spelling them."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+RAW_PREFIX = "raw"
+# Assets that write to the warehouse share this pool: DuckDB allows one writer per file.
+WAREHOUSE_POOL = "warehouse"
+
+
+def raw_table_key(table: str) -> dg.AssetKey:
+    """Key of a raw table loaded from landing files; dbt sources map onto the same keys."""
+    return dg.AssetKey([RAW_PREFIX, table])
+
+
+def layer_key(layer: str, name: str) -> dg.AssetKey:
+    """Key of a dbt model or seed: its layer (the Dagster group) and its name. Unlike
+    dagster-dbt's default it does not contain the schema, which changes with the target."""
+    return dg.AssetKey([layer, name])
