@@ -143,8 +143,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"\nrefresh FAILED after {elapsed:.1f} s (run {result.run_id}):", file=sys.stderr)
         for event in result.all_events:
             if event.is_step_failure and event.step_failure_data:
-                message = event.step_failure_data.error.message.strip()
-                print(f"  step {event.step_key}: {message}", file=sys.stderr)
+                error = event.step_failure_data.error
+                while error.cause is not None:  # Dagster wraps the error that says what failed
+                    error = error.cause
+                print(f"  step {event.step_key}: {error.message.strip()}", file=sys.stderr)
         return 1
 
     loaded = files = 0

@@ -2,6 +2,8 @@
 and arrive as asset checks (tests with severity error block what depends on them)."""
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -11,6 +13,21 @@ from orchestration.lib.asset_keys import WAREHOUSE_POOL
 from orchestration.lib.settings import load_settings
 
 
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the dbt subprocess and restore them afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -18,7 +35,7 @@ from orchestration.lib.settings import load_settings
     pool=WAREHOUSE_POOL,
 )
 def leadscore_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    # The dbt subprocess inherits this environment: it must resolve to the same warehouse
-    # (absolute DuckDB path, raw schema) as the Python assets.
-    os.environ.update(load_settings().dbt_env())
-    yield from dbt.cli(["build"], context=context).stream()
+    # dbt inherits this environment: it must resolve to the same warehouse (target, absolute
+    # DuckDB path, raw schema) as the Python assets.
+    with _environment(load_settings().dbt_env()):
+        yield from dbt.cli(["build"], context=context).stream()

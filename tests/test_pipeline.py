@@ -1,0 +1,233 @@
+"""End to end at the foundation's acceptance scale (20k contacts / 1M events): real Dagster
+runs of the refresh job, real dbt builds, DuckDB and PostgreSQL from the same landing files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.definitions import REFRESH_JOB_NAME, defs
+from orchestration.defs.dbt.project import dbt_project, relation_name
+from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.demo.generator import GenerationResult
+from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from orchestration.lib.warehouse import connect
+from tests.conftest import settings_for
+
+# Where each kind of dirty data the generator injects must end up, and with which reason.
+DIRTY_KIND_OUTCOME = {
+    "duplicate_contact_email": ("crm_contacts", "merged", "duplicate_email"),
+    "null_contact_id": ("crm_contacts", "quarantined", "missing_contact_id"),
+    "invalid_email": ("crm_contacts", "flagged", "invalid_email"),
+    "freemail_email": ("crm_contacts", "flagged", "freemail_domain"),
+    "null_company_id": ("crm_companies", "quarantined", "missing_company_id"),
+    "negative_employee_count": ("crm_companies", "flagged", "invalid_employee_count"),
+    "unknown_contact_event": ("marketing_events", "quarantined", "unknown_contact"),
+    "unknown_event_type": ("marketing_events", "quarantined", "unknown_event_type"),
+    "future_event": ("marketing_events", "quarantined", "future_event"),
+    "null_event_identity": ("marketing_events", "quarantined", "missing_identity"),
+    "null_event_id": ("marketing_events", "quarantined", "missing_event_id"),
+    "unparseable_timestamp": ("marketing_events", "quarantined", "invalid_timestamp"),
+}
+INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def run_refresh() -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=INFO_LOGS
+    )
+
+
+@pytest.fixture(scope="module")
+def duckdb_refresh(
+    acceptance_landing: GenerationResult, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Settings, list[dg.ExecuteInProcessResult]]]:
+    """Two refreshes of the same landing folder into one DuckDB file."""
+    env = {
+        "LEADSCORE_TARGET": "duckdb",
+        "LEADSCORE_DATA_DIR": str(tmp_path_factory.mktemp("duckdb_refresh")),
+        "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        results = [run_refresh(), run_refresh()]
+        yield settings_for(**env), results
+
+
+def data_quality(settings: Settings) -> dict[tuple[str, str, str], int]:
+    with connect(settings, read_only=True) as conn:
+        rows = conn.fetchall(
+            "select raw_table, disposition, reason, row_count "
+            f"from {relation_name('audit_data_quality')}"
+        )
+    return {(table, disposition, reason): int(n) for table, disposition, reason, n in rows}
+
+
+def model_row_counts(settings: Settings) -> dict[str, int]:
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    with connect(settings, read_only=True) as conn:
+        return {
+            model: conn.fetchall(f"select count(*) from {relation_name(model)}")[0][0]
+            for model in models
+        }
+
+
+def test_refresh_succeeds_with_every_dbt_test_passing_as_an_asset_check(duckdb_refresh):
+    _, (first, _) = duckdb_refresh
+    assert first.success
+    evaluations = first.get_asset_check_evaluations()
+    assert len(evaluations) >= 60
+    failed = [e.check_name for e in evaluations if not e.passed]
+    assert failed == []
+
+
+def test_every_raw_row_is_staged_quarantined_or_merged(duckdb_refresh, acceptance_landing):
+    settings, _ = duckdb_refresh
+    with connect(settings, read_only=True) as conn:
+        rows = conn.fetch_dicts(f"select * from {relation_name('audit_raw_reconciliation')}")
+    by_table = {row["raw_table"]: row for row in rows}
+    assert set(by_table) == set(RAW_CONTRACT)
+    for table, row in by_table.items():
+        assert row["raw_rows"] == acceptance_landing.rows[table], table
+        assert row["raw_rows"] == row["staged_rows"] + row["quarantined_rows"] + row["merged_rows"]
+
+
+def test_every_dirty_data_kind_is_accounted_for_with_its_reason(duckdb_refresh, acceptance_landing):
+    settings, _ = duckdb_refresh
+    outcomes = data_quality(settings)
+    assert set(acceptance_landing.dirty) == set(DIRTY_KIND_OUTCOME)
+    for kind, injected in acceptance_landing.dirty.items():
+        assert injected > 0, f"the generator injected no {kind}"
+        assert outcomes.get(DIRTY_KIND_OUTCOME[kind]) == injected, (kind, outcomes)
+
+
+def test_duplicates_collapse_into_one_person_and_their_events_follow(
+    duckdb_refresh, acceptance_landing
+):
+    """Checked independently of dbt: pandas normalises the landing file's emails itself."""
+    settings, _ = duckdb_refresh
+    raw = pd.concat(
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+        for path in acceptance_landing.files
+        if path.parent.name == "crm_contacts"
+    )
+    usable = raw[raw["contact_id"].str.strip() != ""]
+    emails = usable["email"].str.strip().str.lower()
+    expected_people = emails[emails != ""].nunique() + int((emails == "").sum())
+
+    with connect(settings, read_only=True) as conn:
+        people = conn.fetchall(f"select count(*) from {relation_name('stg_crm__contacts')}")[0][0]
+        merged_ids_with_events = conn.fetchall(
+            f"select count(*) from {relation_name('stg_marketing__events')} e "
+            f"join {relation_name('stg_crm__contact_identity')} i "
+            "on e.contact_id = i.source_contact_id where i.is_merged"
+        )[0][0]
+        events_via_merged_ids = conn.fetchall(
+            f"select count(*) from {relation_name('stg_marketing__events')} e "
+            f"join {relation_name('stg_crm__contact_identity')} i "
+            "on e.source_contact_id = i.source_contact_id where i.is_merged"
+        )[0][0]
+    assert people == expected_people
+    assert merged_ids_with_events == 0  # no event is attributed to a merged-away id
+    assert events_via_merged_ids > 0  # events sent with a duplicate's id reached the person
+
+
+def test_second_refresh_loads_nothing_and_changes_nothing(duckdb_refresh):
+    settings, (_, second) = duckdb_refresh
+    assert second.success
+    loaded = [
+        m.metadata["files_loaded"].value
+        for m in second.asset_materializations_for_node("ingest_landing_files")
+    ]
+    skipped = [
+        m.metadata["files_skipped"].value
+        for m in second.asset_materializations_for_node("ingest_landing_files")
+    ]
+    assert loaded == [0] * len(RAW_CONTRACT)
+    assert sum(skipped) >= len(RAW_CONTRACT)
+    with connect(settings, read_only=True) as conn:
+        raw_events = conn.fetchall("select count(*) from raw.marketing_events")[0][0]
+    assert raw_events == 1_000_000
+
+
+def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refresh, tmp_path):
+    settings, _ = duckdb_refresh
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(settings.duckdb_path, broken)
+    with duckdb.connect(str(broken)) as conn:
+        conn.execute(
+            f"delete from {relation_name('stg_marketing__events')} "
+            f"where event_id = (select min(event_id) from {relation_name('stg_marketing__events')})"
+        )
+    env = {**os.environ, **settings.dbt_env(), "LEADSCORE_DUCKDB_PATH": str(broken)}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    completed = subprocess.run(
+        ["dbt", "test", "--select", "audit_raw_reconciliation", "--profiles-dir", "."],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode != 0
+    assert "FAIL 1 expression_is_true_audit_raw_reconciliation" in completed.stdout
+
+
+@pytest.mark.postgres
+def test_postgres_builds_the_same_rows_from_the_same_files(
+    duckdb_refresh, acceptance_landing, postgres_database, tmp_path
+):
+    """`leadscore run` (the README's command) against PostgreSQL: same row count per model."""
+    duckdb_settings, _ = duckdb_refresh
+    env = {
+        "LEADSCORE_TARGET": "postgres",
+        "LEADSCORE_PG_DBNAME": postgres_database,
+        "LEADSCORE_DATA_DIR": str(tmp_path),
+        "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "run"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Rows per raw table" in completed.stdout
+    assert f"PostgreSQL postgres@127.0.0.1:5432/{postgres_database}" in completed.stdout
+
+    postgres_settings = settings_for(**env)
+    assert model_row_counts(postgres_settings) == model_row_counts(duckdb_settings)
+    assert data_quality(postgres_settings) == data_quality(duckdb_settings)
+
+
+def test_malformed_landing_file_stops_the_run_before_dbt(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    (landing / "crm_owners").mkdir(parents=True)
+    header = ",".join(RAW_CONTRACT["crm_owners"])
+    (landing / "crm_owners" / "owners.csv").write_text(f"{header}\nO1,Ann,,AE,NA,extra\n")
+    monkeypatch.setenv("LEADSCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LEADSCORE_LANDING_DIR", str(landing))
+    monkeypatch.setenv("LEADSCORE_TARGET", "duckdb")
+
+    result = run_refresh()
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert [e.step_key for e in failures] == ["ingest_landing_files"]
+    message = failures[0].step_failure_data.error.to_string()
+    assert "crm_owners/owners.csv: line 2 has 6 fields, the header has 5" in message
+    assert not result.asset_materializations_for_node("leadscore_dbt_models")
