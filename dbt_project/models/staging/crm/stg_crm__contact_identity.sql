@@ -19,10 +19,10 @@ canonical as (
         case
             when email is null then contact_id
             else first_value(contact_id) over (
-                partition by email
-                order by created_at, contact_id
-                rows between unbounded preceding and unbounded following
-            )
+                    partition by email
+                    order by created_at, contact_id
+                    rows between unbounded preceding and unbounded following
+                )
         end as canonical_contact_id
     from current_contacts
 ),

@@ -22,7 +22,7 @@ members as (
         current_contacts.*,
         row_number() over (
             partition by identity.canonical_contact_id
-            order by current_contacts.updated_at desc, current_contacts.contact_id
+            order by current_contacts.updated_at desc, current_contacts.contact_id asc
         ) as freshness_rank
     from current_contacts
     inner join identity
