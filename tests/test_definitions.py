@@ -40,6 +40,8 @@ def test_layers_are_groups():
     assert groups[dg.AssetKey(["quarantine", "quarantine_marketing__events"])] == "quarantine"
     assert groups[dg.AssetKey(["audit", "audit_raw_reconciliation"])] == "audit"
     assert groups[dg.AssetKey(["config", "event_types"])] == "config"
+    assert groups[dg.AssetKey(["scoring", "dim_leads"])] == "scoring"
+    assert groups[dg.AssetKey(["scoring", "int_scoring__rule_activity_by_day"])] == "scoring"
 
 
 def test_dbt_tests_are_asset_checks_including_reconciliation():

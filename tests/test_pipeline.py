@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +41,8 @@ DIRTY_KIND_OUTCOME = {
     "unparseable_timestamp": ("marketing_events", "quarantined", "invalid_timestamp"),
 }
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Both engines score the same as-of date, even if the suite runs across midnight.
+AS_OF = datetime.now(UTC).date().isoformat()
 
 
 def run_refresh() -> dg.ExecuteInProcessResult:
@@ -57,6 +60,7 @@ def duckdb_refresh(
         "LEADSCORE_TARGET": "duckdb",
         "LEADSCORE_DATA_DIR": str(tmp_path_factory.mktemp("duckdb_refresh")),
         "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
+        "LEADSCORE_AS_OF_DATE": AS_OF,
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
@@ -72,6 +76,15 @@ def data_quality(settings: Settings) -> dict[tuple[str, str, str], int]:
             f"from {relation_name('audit_data_quality')}"
         )
     return {(table, disposition, reason): int(n) for table, disposition, reason, n in rows}
+
+
+def lead_scores(settings: Settings) -> dict[str, tuple]:
+    with connect(settings, read_only=True) as conn:
+        rows = conn.fetchall(
+            "select contact_id, fit_score, behavior_score, lead_score, lead_stage, fit_grade, "
+            f"priority, score_reasons from {relation_name('dim_leads')}"
+        )
+    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 def model_row_counts(settings: Settings) -> dict[str, int]:
@@ -144,6 +157,27 @@ def test_duplicates_collapse_into_one_person_and_their_events_follow(
     assert events_via_merged_ids > 0  # events sent with a duplicate's id reached the person
 
 
+def test_leads_that_converted_score_clearly_higher(duckdb_refresh):
+    """The generator's converters (won deals) behave differently; the default rules see it."""
+    settings, _ = duckdb_refresh
+    with connect(settings, read_only=True) as conn:
+        rows = conn.fetchall(
+            "select coalesce(won.contact_id is not null, false) as converted, "
+            "count(*), avg(leads.lead_score), "
+            "avg(case when leads.lead_stage = 'SQL' then 1.0 else 0.0 end) "
+            f"from {relation_name('dim_leads')} leads left join "
+            f"(select distinct contact_id from {relation_name('stg_crm__deals')} where is_won) won "
+            "on leads.contact_id = won.contact_id group by 1"
+        )
+    by_outcome = {
+        converted: (n, avg_score, sql_share) for converted, n, avg_score, sql_share in rows
+    }
+    converted, not_converted = by_outcome[True], by_outcome[False]
+    assert converted[0] > 100
+    assert converted[1] >= not_converted[1] + 20  # average lead score, points
+    assert converted[2] >= 2 * not_converted[2]  # share of SQL leads
+
+
 def test_second_refresh_loads_nothing_and_changes_nothing(duckdb_refresh):
     settings, (_, second) = duckdb_refresh
     assert second.success
@@ -196,6 +230,7 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
         "LEADSCORE_PG_DBNAME": postgres_database,
         "LEADSCORE_DATA_DIR": str(tmp_path),
         "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
+        "LEADSCORE_AS_OF_DATE": AS_OF,
     }
     completed = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "run"],
@@ -212,6 +247,15 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
     postgres_settings = settings_for(**env)
     assert model_row_counts(postgres_settings) == model_row_counts(duckdb_settings)
     assert data_quality(postgres_settings) == data_quality(duckdb_settings)
+
+    postgres_leads, duckdb_leads = lead_scores(postgres_settings), lead_scores(duckdb_settings)
+    assert postgres_leads.keys() == duckdb_leads.keys()
+    for contact, (fit, behavior, lead, *labels) in duckdb_leads.items():
+        other = postgres_leads[contact]
+        assert abs(fit - other[0]) <= 1e-6, contact
+        assert abs(behavior - other[1]) <= 1e-6, contact
+        assert abs(lead - other[2]) <= 1e-6, contact
+        assert labels == list(other[3:]), contact  # stage, grade, priority, reasons
 
 
 def test_malformed_landing_file_stops_the_run_before_dbt(tmp_path, monkeypatch):

@@ -81,7 +81,11 @@ class LeadscoreTranslator(DagsterDbtTranslator):
             return "ingest"
         if resource_type == "seed":
             return "config"
+        # fqn: [project, layer folder, subfolder, ..., name]. Intermediate and mart models
+        # are grouped by their domain (scoring, ...), the rest by layer.
         fqn = dbt_resource_props.get("fqn", [])
+        if len(fqn) > 3 and fqn[1] in ("intermediate", "marts"):
+            return fqn[2]
         if len(fqn) > 2:
             return "quarantine" if fqn[2] == "quarantine" else fqn[1]
         return super().get_group_name(dbt_resource_props)

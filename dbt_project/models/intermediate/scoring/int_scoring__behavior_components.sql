@@ -1,0 +1,177 @@
+-- One row per lead and behaviour rule that gives points at the as-of date.
+--   event:      points per matching event in the look-back, decayed continuously from the
+--               day aggregates (see int_scoring__rule_activity_by_day), capped after decay;
+--               count_once rules count only the most recent event.
+--   frequency:  points once when min_count matching events fall in the last window_days.
+--   recency:    points when any engagement falls in the last window_days.
+--   inactivity: points when a lead older than the window had no engagement in it.
+-- Windows count whole days ending with the as-of date (window 7 = the as-of day and the six
+-- days before it).
+with
+
+profile as (
+    select * from {{ ref('int_scoring__contact_profile') }}
+),
+
+rules as (
+    select * from {{ ref('stg_scoring__behavior_rules') }}
+),
+
+activity as (
+    select
+        contact_id,
+        rule_id,
+        occurrences,
+        decay_mass,
+        last_occurred_at,
+        {{ dbt.datediff('activity_date', as_of_date(), 'day') }} as days_before_as_of,
+        {{ dbt.datediff('activity_date', as_of_date(), 'day') }} + 1 as age_of_midnight_days
+    from {{ ref('int_scoring__rule_activity_by_day') }}
+    where activity_date <= {{ as_of_date() }}
+),
+
+-- Rules apply to a lead when persona and customer scope match.
+applicable as (
+    select
+        profile.contact_id,
+        profile.created_at,
+        rules.*
+    from profile
+    cross join rules
+    where
+        (rules.persona is null or rules.persona = profile.persona)
+        and (
+            rules.customer_scope = 'all'
+            or (rules.customer_scope = 'existing_customer') = profile.is_customer
+        )
+),
+
+event_totals as (
+    select
+        activity.contact_id,
+        activity.rule_id,
+        sum(activity.occurrences) as occurrences,
+        max(activity.last_occurred_at) as last_occurred_at,
+        sum(
+            case
+                when rules.half_life_days is null then activity.occurrences
+                else activity.decay_mass * power(
+                        cast(0.5 as double precision),
+                        activity.age_of_midnight_days / rules.half_life_days
+                    )
+            end
+        ) as decayed_occurrences
+    from activity
+    inner join rules
+        on activity.rule_id = rules.rule_id
+    where
+        rules.rule_type = 'event'
+        and (rules.lookback_days is null or activity.days_before_as_of < rules.lookback_days)
+    group by activity.contact_id, activity.rule_id
+),
+
+window_totals as (
+    select
+        activity.contact_id,
+        activity.rule_id,
+        sum(activity.occurrences) as occurrences,
+        max(activity.last_occurred_at) as last_occurred_at
+    from activity
+    inner join rules
+        on activity.rule_id = rules.rule_id
+    where
+        rules.rule_type in ('frequency', 'recency', 'inactivity')
+        and activity.days_before_as_of < rules.window_days
+    group by activity.contact_id, activity.rule_id
+),
+
+event_components as (
+    select
+        applicable.contact_id,
+        applicable.rule_id,
+        applicable.rule_type,
+        applicable.description,
+        event_totals.occurrences,
+        event_totals.last_occurred_at,
+        applicable.max_points,
+        applicable.half_life_days is not null as is_decayed,
+        case
+            when applicable.is_count_once then applicable.points
+            else applicable.points * event_totals.occurrences
+        end as undecayed_points,
+        case
+            when applicable.is_count_once and applicable.half_life_days is null
+                then applicable.points
+            when applicable.is_count_once
+                then applicable.points * power(
+                        cast(0.5 as double precision),
+                        {{ dbt.datediff('event_totals.last_occurred_at', as_of_end(), 'second') }}
+                        / 86400.0 / applicable.half_life_days
+                    )
+            else applicable.points * event_totals.decayed_occurrences
+        end as decayed_points
+    from applicable
+    inner join event_totals
+        on
+            applicable.contact_id = event_totals.contact_id
+            and applicable.rule_id = event_totals.rule_id
+),
+
+window_components as (
+    select
+        applicable.contact_id,
+        applicable.rule_id,
+        applicable.rule_type,
+        applicable.description,
+        coalesce(window_totals.occurrences, 0) as occurrences,
+        window_totals.last_occurred_at,
+        applicable.max_points,
+        false as is_decayed,
+        applicable.points as undecayed_points,
+        applicable.points as decayed_points
+    from applicable
+    left join window_totals
+        on
+            applicable.contact_id = window_totals.contact_id
+            and applicable.rule_id = window_totals.rule_id
+    where
+        (
+            applicable.rule_type = 'frequency'
+            and coalesce(window_totals.occurrences, 0) >= applicable.min_count
+        )
+        or (applicable.rule_type = 'recency' and window_totals.occurrences > 0)
+        or (
+            applicable.rule_type = 'inactivity'
+            and window_totals.occurrences is null
+            and applicable.created_at
+            < {{ dbt.dateadd('day', '-applicable.window_days', as_of_end()) }}
+        )
+),
+
+components as (
+    select * from event_components
+    union all
+    select * from window_components
+),
+
+final as (
+    select
+        contact_id,
+        rule_id,
+        'behavior' as score_part,
+        rule_type,
+        description,
+        cast(null as varchar) as matched_value,
+        occurrences,
+        last_occurred_at,
+        undecayed_points,
+        case
+            when max_points is null then decayed_points
+            when decayed_points >= 0 then least(decayed_points, max_points)
+            else greatest(decayed_points, -max_points)
+        end as points,
+        is_decayed
+    from components
+)
+
+select * from final

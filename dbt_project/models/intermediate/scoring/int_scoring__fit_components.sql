@@ -1,0 +1,100 @@
+-- One row per lead and fit rule that fires. Attributes are unpivoted to (attribute, value)
+-- so that one generic comparison serves every rule in the seed.
+{% set text_attributes = [
+    'seniority', 'department', 'job_title', 'industry', 'country', 'size_band',
+    'email_domain_type', 'lead_source', 'persona'
+] %}
+{% set number_attributes = ['employee_count', 'annual_revenue'] %}
+with
+
+profile as (
+    select * from {{ ref('int_scoring__contact_profile') }}
+),
+
+rules as (
+    select * from {{ ref('stg_scoring__fit_rules') }}
+),
+
+attribute_values as (
+    {% for attribute in text_attributes %}
+        select
+            contact_id,
+            persona as contact_persona,
+            is_customer,
+            '{{ attribute }}' as attribute,
+            lower(cast({{ attribute }} as varchar)) as text_value,
+            cast(null as decimal(22, 6)) as number_value
+        from profile
+        union all
+    {% endfor %}
+    {% for attribute in number_attributes %}
+        select
+            contact_id,
+            persona as contact_persona,
+            is_customer,
+            '{{ attribute }}' as attribute,
+            cast({{ attribute }} as varchar) as text_value,
+            cast({{ attribute }} as decimal(22, 6)) as number_value
+        from profile
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+matches as (
+    select
+        attribute_values.contact_id,
+        rules.rule_id,
+        rules.description,
+        rules.points,
+        attribute_values.text_value as matched_value
+    from attribute_values
+    inner join rules
+        on attribute_values.attribute = rules.attribute
+    where
+        attribute_values.text_value is not null
+        and (rules.persona is null or rules.persona = attribute_values.contact_persona)
+        and (
+            rules.customer_scope = 'all'
+            or (rules.customer_scope = 'existing_customer') = attribute_values.is_customer
+        )
+        and case rules.operator
+            when 'equals' then attribute_values.text_value = rules.rule_value
+            when 'not_equals' then attribute_values.text_value <> rules.rule_value
+            when 'in'
+                then position(
+                        '|' || attribute_values.text_value || '|' in '|' || rules.rule_value || '|'
+                    ) > 0
+            when 'not_in'
+                then position(
+                        '|' || attribute_values.text_value || '|' in '|' || rules.rule_value || '|'
+                    ) = 0
+            when 'contains'
+                then position(rules.rule_value in attribute_values.text_value) > 0
+            when 'regex'
+                then {{ regexp_like('attribute_values.text_value', 'rules.rule_value') }}
+            when 'between'
+                then
+                    attribute_values.number_value is not null
+                    and (rules.min_value is null or attribute_values.number_value >= rules.min_value)
+                    and (rules.max_value is null or attribute_values.number_value <= rules.max_value)
+            else false
+        end
+),
+
+final as (
+    select
+        contact_id,
+        rule_id,
+        'fit' as score_part,
+        'fit' as rule_type,
+        description,
+        matched_value,
+        1 as occurrences,
+        cast(null as timestamp) as last_occurred_at,
+        points as undecayed_points,
+        points,
+        false as is_decayed
+    from matches
+)
+
+select * from final

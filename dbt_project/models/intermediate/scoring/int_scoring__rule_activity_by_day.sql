@@ -1,0 +1,84 @@
+-- One row per lead, behaviour rule and day with matching events: how many, the latest, and
+-- the decay mass S = sum(2 ^ (seconds since midnight / 86400 / half_life_days)).
+--
+-- Why S: exponential decay factorises. An event at time t, scored at as-of moment T, is worth
+-- p * 0.5 ^ ((T - t) / h) = p * 0.5 ^ ((T - midnight) / h) * 2 ^ ((t - midnight) / h), so
+-- summing S per day loses nothing: scoring multiplies it by the day's age factor and gets the
+-- exact continuous decay. The table does not depend on the as-of date, so history, backtests
+-- and a daily refresh read days instead of re-reading every event, and new events only ever
+-- add or change the rows of their own day.
+with
+
+events as (
+    select * from {{ ref('stg_marketing__events') }}
+),
+
+event_types as (
+    select
+        event_type,
+        is_engagement
+    from {{ ref('event_types') }}
+),
+
+rules as (
+    select * from {{ ref('stg_scoring__behavior_rules') }}
+),
+
+-- Event and frequency rules match on the event itself.
+event_matches as (
+    select
+        events.contact_id,
+        rules.rule_id,
+        rules.half_life_days,
+        events.occurred_at
+    from events
+    inner join rules
+        on events.event_type = rules.event_type
+    where
+        rules.rule_type in ('event', 'frequency')
+        and (rules.page_category is null or events.page_category = rules.page_category)
+        and (
+            rules.url_pattern is null
+            or coalesce({{ regexp_like('events.page_url', 'rules.url_pattern') }}, false)
+        )
+),
+
+-- Recency and inactivity rules look at any engagement event.
+engagement_matches as (
+    select
+        events.contact_id,
+        rules.rule_id,
+        rules.half_life_days,
+        events.occurred_at
+    from events
+    inner join event_types
+        on events.event_type = event_types.event_type
+    cross join rules
+    where rules.rule_type in ('recency', 'inactivity') and event_types.is_engagement
+),
+
+matches as (
+    select * from event_matches
+    union all
+    select * from engagement_matches
+),
+
+final as (
+    select
+        contact_id,
+        rule_id,
+        cast(occurred_at as date) as activity_date,
+        count(*) as occurrences,
+        sum(
+            power(
+                cast(2 as double precision),
+                {{ dbt.datediff(dbt.date_trunc('day', 'occurred_at'), 'occurred_at', 'second') }}
+                / 86400.0 / half_life_days
+            )
+        ) as decay_mass,
+        max(occurred_at) as last_occurred_at
+    from matches
+    group by contact_id, rule_id, cast(occurred_at as date)
+)
+
+select * from final

@@ -1,0 +1,35 @@
+-- Behaviour rules from the seed, typed and normalised (validated by the seed's tests first).
+with
+
+rules as (
+    select * from {{ ref('scoring_behavior_rules') }}
+),
+
+final as (
+    select
+        -- ids
+        trim(rule_id) as rule_id,
+
+        -- strings
+        lower(trim(rule_type)) as rule_type,
+        lower(trim(event_type)) as event_type,
+        lower(trim(page_category)) as page_category,
+        trim(url_pattern) as url_pattern,
+        lower(trim(persona)) as persona,
+        coalesce(lower(trim(customer_scope)), 'all') as customer_scope,
+        coalesce(trim(description), trim(rule_id)) as description,
+
+        -- numerics
+        cast({{ as_number('points') }} as double precision) as points,
+        cast({{ as_number('half_life_days') }} as double precision) as half_life_days,
+        cast({{ as_number('max_points') }} as double precision) as max_points,
+        {{ parse_integer('lookback_days') }} as lookback_days,
+        {{ parse_integer('min_count') }} as min_count,
+        {{ parse_integer('window_days') }} as window_days,
+
+        -- booleans
+        coalesce(lower(trim(count_once)) = 'true', false) as is_count_once
+    from rules
+)
+
+select * from final

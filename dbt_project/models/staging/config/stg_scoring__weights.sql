@@ -1,0 +1,17 @@
+-- How fit and behaviour combine, and the floor and ceiling of each part.
+with
+
+weights as (
+    select * from {{ ref('scoring_weights') }}
+),
+
+final as (
+    select
+        score_part,
+        cast({{ as_number('weight') }} as double precision) as weight,
+        cast({{ as_number('min_points') }} as double precision) as min_points,
+        cast({{ as_number('max_points') }} as double precision) as max_points
+    from weights
+)
+
+select * from final

@@ -1,0 +1,227 @@
+"""Scoring configuration is data: edits to the seed CSVs change scores with no code edit, bad
+rows stop the build naming the rule, and history accumulates across as-of dates.
+
+Each test works on its own copy of the dbt project (dbt_project/, seeds/, macros/) so it can
+edit seeds freely, and builds it with the real dbt CLI against a DuckDB file loaded by the
+real ingest code from generated landing files."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.defs.ingest.loader import ingest_landing
+from orchestration.demo.generator import generate_demo_data
+from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.warehouse import connect
+from tests.conftest import settings_for
+
+TODAY = datetime.now(UTC).date()
+
+
+@dataclass
+class ProjectCopy:
+    root: Path
+    duckdb_path: Path
+
+    @property
+    def seeds(self) -> Path:
+        return self.root / "seeds"
+
+    def dbt(self, *args: str, as_of: date = TODAY) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "LEADSCORE_TARGET": "duckdb",
+            "LEADSCORE_DUCKDB_PATH": str(self.duckdb_path),
+            "LEADSCORE_AS_OF_DATE": as_of.isoformat(),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        }
+        return subprocess.run(
+            ["dbt", *args, "--profiles-dir", "."],
+            cwd=self.root / "dbt_project",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def build(self, as_of: date = TODAY) -> None:
+        completed = self.dbt("build", as_of=as_of)
+        assert completed.returncode == 0, completed.stdout[-4000:]
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.duckdb_path), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+    def scores(self) -> dict[str, tuple[float, float, float]]:
+        rows = self.query(
+            "select contact_id, fit_score, behavior_score, lead_score from marts.dim_leads"
+        )
+        return {contact: (fit, behavior, lead) for contact, fit, behavior, lead in rows}
+
+    def edit_seed(self, name: str, edit) -> None:
+        """Apply `edit` to every row (a dict) of seeds/<name>.csv; it may append rows."""
+        path = self.seeds / f"{name}.csv"
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields = reader.fieldnames
+            rows = list(reader)
+        rows = edit(rows)
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file with 1,000 generated contacts and 30,000 events in raw."""
+    root = tmp_path_factory.mktemp("scoring_raw")
+    landing = root / "landing"
+    generate_demo_data(landing, contacts=1_000, events=30_000, seed=11, as_of=TODAY, progress=False)
+    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root))
+    with connect(settings) as conn:
+        ingest_landing(conn, landing, "raw", log=lambda message: None)
+    return settings.duckdb_path
+
+
+@pytest.fixture
+def project(loaded_warehouse: Path, tmp_path: Path) -> ProjectCopy:
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
+    for folder in ("dbt_project", "seeds", "macros"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=ignore)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(loaded_warehouse, warehouse)
+    return ProjectCopy(tmp_path, warehouse)
+
+
+def test_changing_weights_in_seeds_changes_scores_with_no_code_edit(project: ProjectCopy):
+    project.build()
+    before = project.scores()
+    pricing_leads = {
+        contact
+        for (contact,) in project.query(
+            "select contact_id from marts.fct_lead_score_components "
+            "where rule_id = 'beh_pricing_page'"
+        )
+    }
+    assert pricing_leads
+
+    def double_pricing(rows):
+        for row in rows:
+            if row["rule_id"] == "beh_pricing_page":
+                row["points"], row["max_points"] = "20", "40"
+        return rows
+
+    def halve_behaviour(rows):
+        for row in rows:
+            if row["score_part"] == "behavior":
+                row["weight"] = "0.5"
+        return rows
+
+    project.edit_seed("scoring_behavior_rules", double_pricing)
+    project.edit_seed("scoring_weights", halve_behaviour)
+    project.build()
+    after = project.scores()
+
+    assert set(after) == set(before)
+    changed_behaviour = {c for c in before if before[c][1] != after[c][1]}
+    assert changed_behaviour <= pricing_leads  # only the edited rule moved behaviour scores
+    assert changed_behaviour  # and it did move them
+    for contact, (fit, behavior, lead) in after.items():
+        assert fit == before[contact][0]
+        expected = min(max(fit + 0.5 * behavior, 0.0), 100.0)  # the lead limits in the seed
+        assert lead == pytest.approx(expected, abs=1e-6), contact
+
+
+def test_malformed_rule_rows_fail_the_build_naming_each_rule(project: ProjectCopy):
+    def add_bad_fit_rules(rows):
+        template = dict(rows[0])
+        return [
+            *rows,
+            {**template, "rule_id": "fit_typo_operator", "operator": "equalz"},
+            {**template, "rule_id": "fit_wordy_points", "points": "ten"},
+            {**template, "rule_id": "fit_decision_maker"},  # a second row with this id
+        ]
+
+    def add_bad_behaviour_rule(rows):
+        return [*rows, {**rows[0], "rule_id": "beh_bad_decay", "half_life_days": "-3"}]
+
+    project.build()  # a working warehouse, then an analyst edits the seeds
+    original_fit_rules = (project.seeds / "scoring_fit_rules.csv").read_text()
+    project.edit_seed("scoring_fit_rules", add_bad_fit_rules)
+    completed = project.dbt("build", "--select", "scoring_fit_rules+")
+    assert completed.returncode != 0
+    assert "scoring_fit_rules row 'fit_typo_operator': operator must be one of" in completed.stdout
+    assert "scoring_fit_rules row 'fit_wordy_points': points must be a number" in completed.stdout
+    assert (
+        "scoring_fit_rules row 'fit_decision_maker': rule_id is used more than once"
+        in completed.stdout
+    )
+    assert "SKIP relation marts.dim_leads" in completed.stdout  # nothing scored with bad rules
+
+    (project.seeds / "scoring_fit_rules.csv").write_text(original_fit_rules)
+    project.edit_seed("scoring_behavior_rules", add_bad_behaviour_rule)
+    completed = project.dbt("build", "--select", "scoring_behavior_rules+")
+    assert completed.returncode != 0
+    assert (
+        "scoring_behavior_rules row 'beh_bad_decay': half_life_days must be a positive number"
+        in completed.stdout
+    )
+
+
+def test_history_accumulates_and_transitions_follow_the_stages(project: ProjectCopy):
+    earlier = TODAY - timedelta(days=45)
+    project.build(as_of=earlier)
+    project.build(as_of=TODAY)
+
+    dates = project.query(
+        "select as_of_date, count(*) from marts.fct_lead_score_history group by 1 order by 1"
+    )
+    assert [d for d, _ in dates] == [earlier, TODAY]
+
+    # score_change on dim_leads is the difference between the two snapshots.
+    mismatches = project.query(
+        "select count(*) from marts.dim_leads l "
+        "join marts.fct_lead_score_history h "
+        f"on h.contact_id = l.contact_id and h.as_of_date = date '{earlier}' "
+        "where l.previous_as_of_date <> h.as_of_date "
+        "or abs(l.score_change - (l.lead_score - h.lead_score)) > 1e-9"
+    )
+    assert mismatches == [(0,)]
+
+    # A transition is recorded exactly where a lead's stage differs between the snapshots.
+    stage_changes = project.query(
+        "select count(*) from marts.fct_lead_score_history a "
+        "join marts.fct_lead_score_history b on a.contact_id = b.contact_id "
+        f"where a.as_of_date = date '{earlier}' and b.as_of_date = date '{TODAY}' "
+        "and a.lead_stage <> b.lead_stage"
+    )[0][0]
+    later_transitions = project.query(
+        "select direction, count(*) from marts.fct_lead_stage_transitions "
+        f"where transitioned_on = date '{TODAY}' group by 1"
+    )
+    new_leads = project.query(
+        "select count(*) from marts.fct_lead_score_history b "
+        f"where b.as_of_date = date '{TODAY}' and b.contact_id not in "
+        f"(select contact_id from marts.fct_lead_score_history where as_of_date = date '{earlier}')"
+    )[0][0]
+    by_direction = dict(later_transitions)
+    assert stage_changes > 0
+    assert by_direction.get("up", 0) + by_direction.get("down", 0) == stage_changes
+    assert by_direction.get("entered", 0) == new_leads  # leads created since the earlier date
+
+    # Re-running a date replaces its snapshot instead of adding a second one.
+    project.build(as_of=TODAY)
+    assert project.query(
+        "select count(*) from marts.fct_lead_score_history group by as_of_date order by 1"
+    ) == [(n,) for _, n in sorted(dates, key=lambda row: row[1])]
