@@ -67,11 +67,19 @@ def _has_landing_files(landing_dir: Path) -> bool:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Plain-text table: numbers right-aligned, text left-aligned."""
+    """Plain-text table: numbers right-aligned (whole numbers with thousands separators,
+    others to one decimal), text left-aligned."""
     numeric = [
-        bool(rows) and all(isinstance(row[i], int) for row in rows) for i in range(len(headers))
+        bool(rows) and all(isinstance(row[i], int | float) for row in rows)
+        for i in range(len(headers))
     ]
-    cells = [[f"{v:,}" if isinstance(v, int) else str(v) for v in row] for row in rows]
+
+    def text(value: object) -> str:
+        if isinstance(value, int):
+            return f"{value:,}"
+        return f"{value:,.1f}" if isinstance(value, float) else str(value)
+
+    cells = [[text(v) for v in row] for row in rows]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
@@ -92,6 +100,11 @@ def summary_text(settings: Settings) -> str:
         reconciliation = conn.fetchall(
             "select raw_table, raw_rows, staged_rows, quarantined_rows, merged_rows "
             f"from {relation_name('audit_raw_reconciliation')} order by raw_table"
+        )
+        stages = conn.fetchall(
+            "select lead_stage, count(*), avg(fit_score), avg(behavior_score), avg(lead_score), "
+            f"max(as_of_date) from {relation_name('dim_leads')} "
+            "group by lead_stage order by min(lead_score)"
         )
         quality = conn.fetchall(
             "select disposition, raw_table, reason, row_count "
@@ -114,6 +127,19 @@ def summary_text(settings: Settings) -> str:
         rows = [[t, r, int(n)] for d, t, r, n in quality if d == disposition]
         if rows:
             parts += ["", title, _table(["raw table", "reason", "rows"], rows)]
+    if stages:
+        as_of = max(row[5] for row in stages)
+        parts += [
+            "",
+            f"Leads by stage, scored as of {as_of} (dim_leads; reasons per lead in score_reasons):",
+            _table(
+                ["stage", "leads", "avg fit", "avg behaviour", "avg lead score"],
+                [
+                    [stage, int(n), float(fit), float(behavior), float(lead)]
+                    for stage, n, fit, behavior, lead, _ in stages
+                ],
+            ),
+        ]
     parts += ["", f"Warehouse: {settings.describe_warehouse()} (dbt target {settings.target})"]
     return "\n".join(parts)
 

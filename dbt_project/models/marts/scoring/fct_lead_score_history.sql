@@ -4,12 +4,15 @@
         unique_key=['contact_id', 'as_of_date'],
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        full_refresh=false,
     )
 }}
 
 -- One row per lead and as-of date: a daily snapshot of every lead's scores and stage.
 -- Each run adds (or, when re-run for the same date, replaces) the rows of its as-of date, so
--- history accumulates across daily refreshes and backfills of past dates.
+-- history accumulates across daily refreshes and backfills of past dates. `--full-refresh`
+-- leaves it alone (full_refresh=false): past snapshots cannot be recomputed if the rules or
+-- the data have changed since, so they are never dropped by a rebuild.
 with
 
 scores as (
