@@ -10,10 +10,7 @@ source as (
 typed as (
     select
         -- lineage
-        _file_id,
-        _source_row,
-        _source_file,
-        _loaded_at,
+        {{ raw_lineage_columns() }},
 
         -- ids
         {{ clean_text('company_id') }} as company_id,
@@ -54,10 +51,7 @@ classified as (
 final as (
     select
         -- lineage
-        _file_id,
-        _source_row,
-        _source_file,
-        _loaded_at,
+        {{ raw_lineage_columns() }},
 
         -- ids
         company_id,

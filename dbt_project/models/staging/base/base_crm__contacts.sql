@@ -23,10 +23,7 @@ title_patterns as (
 typed as (
     select
         -- lineage
-        _file_id,
-        _source_row,
-        _source_file,
-        _loaded_at,
+        {{ raw_lineage_columns() }},
 
         -- ids
         {{ clean_text('contact_id') }} as contact_id,

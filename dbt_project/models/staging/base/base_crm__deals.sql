@@ -9,10 +9,7 @@ source as (
 typed as (
     select
         -- lineage
-        _file_id,
-        _source_row,
-        _source_file,
-        _loaded_at,
+        {{ raw_lineage_columns() }},
 
         -- ids
         {{ clean_text('deal_id') }} as deal_id,
@@ -50,10 +47,7 @@ classified as (
 final as (
     select
         -- lineage
-        _file_id,
-        _source_row,
-        _source_file,
-        _loaded_at,
+        {{ raw_lineage_columns() }},
 
         -- ids
         deal_id,

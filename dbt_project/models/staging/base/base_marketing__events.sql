@@ -36,10 +36,7 @@ email_identity as (
 typed as (
     select
         -- lineage
-        _file_id,
-        _source_row,
-        _source_file,
-        _loaded_at,
+        {{ raw_lineage_columns() }},
 
         -- ids
         {{ clean_text('event_id') }} as event_id,
