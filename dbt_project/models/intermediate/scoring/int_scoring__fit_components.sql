@@ -57,28 +57,14 @@ matches as (
             rules.customer_scope = 'all'
             or (rules.customer_scope = 'existing_customer') = attribute_values.is_customer
         )
-        and case rules.operator
-            when 'equals' then attribute_values.text_value = rules.rule_value
-            when 'not_equals' then attribute_values.text_value <> rules.rule_value
-            when 'in'
-                then position(
-                        '|' || attribute_values.text_value || '|' in '|' || rules.rule_value || '|'
-                    ) > 0
-            when 'not_in'
-                then position(
-                        '|' || attribute_values.text_value || '|' in '|' || rules.rule_value || '|'
-                    ) = 0
-            when 'contains'
-                then position(rules.rule_value in attribute_values.text_value) > 0
-            when 'regex'
-                then {{ regexp_like('attribute_values.text_value', 'rules.rule_value') }}
-            when 'between'
-                then
-                    attribute_values.number_value is not null
-                    and (rules.min_value is null or attribute_values.number_value >= rules.min_value)
-                    and (rules.max_value is null or attribute_values.number_value <= rules.max_value)
-            else false
-        end
+        and {{ rule_condition_matches(
+            'attribute_values.text_value',
+            'attribute_values.number_value',
+            'rules.operator',
+            'rules.rule_value',
+            'rules.min_value',
+            'rules.max_value'
+        ) }}
 ),
 
 final as (

@@ -53,6 +53,7 @@ final as (
         profile.size_band,
         profile.country,
         profile.lead_source,
+        profile.lifecycle_stage,
         scores.lead_stage,
         scores.fit_grade,
         scores.engagement_level,

@@ -13,7 +13,7 @@ final as (
         -- strings
         lower(trim(attribute)) as attribute,
         lower(trim(operator)) as operator,
-        regexp_replace(lower(trim(value)), '\s*[|]\s*', '|', 'g') as rule_value,
+        {{ normalize_rule_value('value') }} as rule_value,
         lower(trim(persona)) as persona,
         coalesce(lower(trim(customer_scope)), 'all') as customer_scope,
         coalesce(trim(description), trim(rule_id)) as description,

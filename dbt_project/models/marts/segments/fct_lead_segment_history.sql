@@ -1,0 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['contact_id', 'as_of_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        full_refresh=false,
+    )
+}}
+
+-- One row per lead and as-of date: the lead's segment on that date. Like the score history,
+-- it accumulates across refreshes and is never dropped by --full-refresh.
+select
+    contact_id,
+    segment,
+    company_tier,
+    engagement_level,
+    as_of_date
+from {{ ref('mart_lead_segments') }}
