@@ -106,6 +106,11 @@ def summary_text(settings: Settings) -> str:
             f"max(as_of_date) from {relation_name('dim_leads')} "
             "group by lead_stage order by min(lead_score)"
         )
+        segments = conn.fetchall(
+            "select segment, count(*), max(queue), count(distinct owner_id) "
+            f"from {relation_name('mart_lead_segments')} "
+            "group by segment order by min(segment_priority)"
+        )
         quality = conn.fetchall(
             "select disposition, raw_table, reason, row_count "
             f"from {relation_name('audit_data_quality')} "
@@ -140,6 +145,21 @@ def summary_text(settings: Settings) -> str:
                 ],
             ),
         ]
+    if segments:
+        parts += [
+            "",
+            "Leads by segment, with their route (mart_lead_segments):",
+            _table(
+                ["segment", "leads", "route", "owners"],
+                [
+                    [segment, int(n), queue or "", int(owners)]
+                    for segment, n, queue, owners in segments
+                ],
+            ),
+        ]
+    report = settings.data_dir / "reports" / "lead_segment_report.html"
+    if report.exists():
+        parts += ["", f"Report: {report}", f"Parquet for BI tools: {settings.data_dir / 'exports'}"]
     parts += ["", f"Warehouse: {settings.describe_warehouse()} (dbt target {settings.target})"]
     return "\n".join(parts)
 

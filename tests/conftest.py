@@ -4,17 +4,26 @@ cannot be reached."""
 
 from __future__ import annotations
 
+import csv
 import os
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import psycopg
 import pytest
 
+from orchestration.definitions import REFRESH_JOB_NAME, defs
+from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import GenerationResult, generate_demo_data
-from orchestration.lib.settings import Settings, load_settings
+from orchestration.lib.settings import PROJECT_ROOT, Settings, load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
 # The acceptance scale of the foundation issue.
@@ -76,3 +85,112 @@ def acceptance_landing(tmp_path_factory: pytest.TempPathFactory) -> GenerationRe
         as_of=datetime.now(UTC).date(),
         progress=False,
     )
+
+
+INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Both engines score the same as-of date, even if the suite runs across midnight.
+AS_OF = datetime.now(UTC).date().isoformat()
+
+
+def run_refresh() -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=INFO_LOGS
+    )
+
+
+@pytest.fixture(scope="session")
+def duckdb_refresh(
+    acceptance_landing: GenerationResult, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, list[dg.ExecuteInProcessResult]]:
+    """Two real Dagster runs of the refresh job on the same landing folder into one DuckDB
+    file. The environment points at it only while the runs execute."""
+    env = {
+        "LEADSCORE_TARGET": "duckdb",
+        "LEADSCORE_DATA_DIR": str(tmp_path_factory.mktemp("duckdb_refresh")),
+        "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
+        "LEADSCORE_AS_OF_DATE": AS_OF,
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        results = [run_refresh(), run_refresh()]
+    return settings_for(**env), results
+
+
+TODAY = datetime.now(UTC).date()
+
+
+@dataclass
+class ProjectCopy:
+    root: Path
+    duckdb_path: Path
+
+    @property
+    def seeds(self) -> Path:
+        return self.root / "seeds"
+
+    def dbt(self, *args: str, as_of: date = TODAY) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "LEADSCORE_TARGET": "duckdb",
+            "LEADSCORE_DUCKDB_PATH": str(self.duckdb_path),
+            "LEADSCORE_AS_OF_DATE": as_of.isoformat(),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        }
+        return subprocess.run(
+            ["dbt", *args, "--profiles-dir", "."],
+            cwd=self.root / "dbt_project",
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    def build(self, as_of: date = TODAY) -> None:
+        completed = self.dbt("build", as_of=as_of)
+        assert completed.returncode == 0, completed.stdout[-4000:]
+
+    def query(self, sql: str) -> list[tuple]:
+        with duckdb.connect(str(self.duckdb_path), read_only=True) as conn:
+            return conn.execute(sql).fetchall()
+
+    def scores(self) -> dict[str, tuple[float, float, float]]:
+        rows = self.query(
+            "select contact_id, fit_score, behavior_score, lead_score from marts.dim_leads"
+        )
+        return {contact: (fit, behavior, lead) for contact, fit, behavior, lead in rows}
+
+    def edit_seed(self, name: str, edit) -> None:
+        """Apply `edit` to every row (a dict) of seeds/<name>.csv; it may append rows."""
+        path = self.seeds / f"{name}.csv"
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields = reader.fieldnames
+            rows = list(reader)
+        rows = edit(rows)
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+@pytest.fixture(scope="session")
+def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file with 1,000 generated contacts and 30,000 events in raw."""
+    root = tmp_path_factory.mktemp("scoring_raw")
+    landing = root / "landing"
+    generate_demo_data(landing, contacts=1_000, events=30_000, seed=11, as_of=TODAY, progress=False)
+    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root))
+    with connect(settings) as conn:
+        ingest_landing(conn, landing, "raw", log=lambda message: None)
+    return settings.duckdb_path
+
+
+@pytest.fixture
+def project(loaded_warehouse: Path, tmp_path: Path) -> ProjectCopy:
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
+    for folder in ("dbt_project", "seeds", "macros"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=ignore)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(loaded_warehouse, warehouse)
+    return ProjectCopy(tmp_path, warehouse)

@@ -8,22 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.dbt.project import dbt_project, relation_name
 from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.demo.generator import GenerationResult
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect
-from tests.conftest import settings_for
+from tests.conftest import AS_OF, run_refresh, settings_for
 
 # Where each kind of dirty data the generator injects must end up, and with which reason.
 DIRTY_KIND_OUTCOME = {
@@ -40,33 +35,6 @@ DIRTY_KIND_OUTCOME = {
     "null_event_id": ("marketing_events", "quarantined", "missing_event_id"),
     "unparseable_timestamp": ("marketing_events", "quarantined", "invalid_timestamp"),
 }
-INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-# Both engines score the same as-of date, even if the suite runs across midnight.
-AS_OF = datetime.now(UTC).date().isoformat()
-
-
-def run_refresh() -> dg.ExecuteInProcessResult:
-    return defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, run_config=INFO_LOGS
-    )
-
-
-@pytest.fixture(scope="module")
-def duckdb_refresh(
-    acceptance_landing: GenerationResult, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Settings, list[dg.ExecuteInProcessResult]]]:
-    """Two refreshes of the same landing folder into one DuckDB file."""
-    env = {
-        "LEADSCORE_TARGET": "duckdb",
-        "LEADSCORE_DATA_DIR": str(tmp_path_factory.mktemp("duckdb_refresh")),
-        "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
-        "LEADSCORE_AS_OF_DATE": AS_OF,
-    }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        results = [run_refresh(), run_refresh()]
-        yield settings_for(**env), results
 
 
 def data_quality(settings: Settings) -> dict[tuple[str, str, str], int]:
@@ -178,6 +146,21 @@ def test_leads_that_converted_score_clearly_higher(duckdb_refresh):
     assert converted[2] >= 2 * not_converted[2]  # share of SQL leads
 
 
+def test_every_lead_is_in_exactly_one_matrix_segment(duckdb_refresh):
+    settings, _ = duckdb_refresh
+    with connect(settings, read_only=True) as conn:
+        leads = conn.fetchall(f"select count(*) from {relation_name('dim_leads')}")[0][0]
+        rows = conn.fetchall(
+            "select count(*), count(distinct contact_id), count(segment) "
+            f"from {relation_name('mart_lead_segments')}"
+        )[0]
+        segments = dict(
+            conn.fetchall(f"select segment, leads from {relation_name('mart_segment_summary')}")
+        )
+    assert rows == (leads, leads, leads)
+    assert len(segments) == 8 and all(n > 0 for n in segments.values())
+
+
 def test_second_refresh_loads_nothing_and_changes_nothing(duckdb_refresh):
     settings, (_, second) = duckdb_refresh
     assert second.success
@@ -242,6 +225,8 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Rows per raw table" in completed.stdout
+    assert "Leads by segment, with their route" in completed.stdout
+    assert "Enterprise Hot" in completed.stdout
     assert f"PostgreSQL postgres@127.0.0.1:5432/{postgres_database}" in completed.stdout
 
     postgres_settings = settings_for(**env)

@@ -7,101 +7,11 @@ real ingest code from generated landing files."""
 
 from __future__ import annotations
 
-import csv
-import os
-import shutil
-import subprocess
-import sys
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import duckdb
 import pytest
 
-from orchestration.defs.ingest.loader import ingest_landing
-from orchestration.demo.generator import generate_demo_data
-from orchestration.lib.settings import PROJECT_ROOT
-from orchestration.lib.warehouse import connect
-from tests.conftest import settings_for
-
-TODAY = datetime.now(UTC).date()
-
-
-@dataclass
-class ProjectCopy:
-    root: Path
-    duckdb_path: Path
-
-    @property
-    def seeds(self) -> Path:
-        return self.root / "seeds"
-
-    def dbt(self, *args: str, as_of: date = TODAY) -> subprocess.CompletedProcess:
-        env = {
-            **os.environ,
-            "LEADSCORE_TARGET": "duckdb",
-            "LEADSCORE_DUCKDB_PATH": str(self.duckdb_path),
-            "LEADSCORE_AS_OF_DATE": as_of.isoformat(),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
-        }
-        return subprocess.run(
-            ["dbt", *args, "--profiles-dir", "."],
-            cwd=self.root / "dbt_project",
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-
-    def build(self, as_of: date = TODAY) -> None:
-        completed = self.dbt("build", as_of=as_of)
-        assert completed.returncode == 0, completed.stdout[-4000:]
-
-    def query(self, sql: str) -> list[tuple]:
-        with duckdb.connect(str(self.duckdb_path), read_only=True) as conn:
-            return conn.execute(sql).fetchall()
-
-    def scores(self) -> dict[str, tuple[float, float, float]]:
-        rows = self.query(
-            "select contact_id, fit_score, behavior_score, lead_score from marts.dim_leads"
-        )
-        return {contact: (fit, behavior, lead) for contact, fit, behavior, lead in rows}
-
-    def edit_seed(self, name: str, edit) -> None:
-        """Apply `edit` to every row (a dict) of seeds/<name>.csv; it may append rows."""
-        path = self.seeds / f"{name}.csv"
-        with path.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            fields = reader.fieldnames
-            rows = list(reader)
-        rows = edit(rows)
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-
-
-@pytest.fixture(scope="module")
-def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A DuckDB file with 1,000 generated contacts and 30,000 events in raw."""
-    root = tmp_path_factory.mktemp("scoring_raw")
-    landing = root / "landing"
-    generate_demo_data(landing, contacts=1_000, events=30_000, seed=11, as_of=TODAY, progress=False)
-    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root))
-    with connect(settings) as conn:
-        ingest_landing(conn, landing, "raw", log=lambda message: None)
-    return settings.duckdb_path
-
-
-@pytest.fixture
-def project(loaded_warehouse: Path, tmp_path: Path) -> ProjectCopy:
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=ignore)
-    warehouse = tmp_path / "warehouse.duckdb"
-    shutil.copy(loaded_warehouse, warehouse)
-    return ProjectCopy(tmp_path, warehouse)
+from tests.conftest import TODAY, ProjectCopy
 
 
 def test_changing_weights_in_seeds_changes_scores_with_no_code_edit(project: ProjectCopy):

@@ -53,6 +53,19 @@ class WarehouseConnection:
             names = [column.name for column in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        """A query's result as an Arrow table (for Parquet exports and reports)."""
+        if self.dialect == "duckdb":
+            result = self._raw.execute(sql)
+            # DuckDB 2 renamed fetch_arrow_table to to_arrow_table.
+            to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+            return to_arrow()
+        with self._raw.cursor() as cur:
+            cur.execute(sql)
+            names = [column.name for column in cur.description]
+            rows = cur.fetchall()
+        return pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: used so that a failing file load leaves no partial rows behind."""
