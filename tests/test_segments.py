@@ -4,6 +4,7 @@ its own copy of the dbt project with the real dbt CLI (see ProjectCopy in confte
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from tests.conftest import TODAY, ProjectCopy
@@ -68,6 +69,21 @@ def test_owners_stay_put_between_refreshes_and_load_is_even(project: ProjectCopy
     assert by_pool
     for pool, counts in by_pool.items():
         assert max(counts) - min(counts) <= 1, (pool, counts)
+
+
+def test_dbt_docs_generate_documents_the_bi_marts(project: ProjectCopy):
+    project.build()
+    completed = project.dbt("docs", "generate")
+    assert completed.returncode == 0, completed.stdout[-3000:]
+    catalog = json.loads((project.root / "dbt_project" / "target" / "catalog.json").read_text())
+    manifest = json.loads((project.root / "dbt_project" / "target" / "manifest.json").read_text())
+    for model in ("mart_lead_segments", "mart_segment_summary"):
+        node = manifest["nodes"][f"model.leadscore.{model}"]
+        assert node["contract"]["enforced"]
+        assert all(column["description"] for column in node["columns"].values())
+        assert f"model.leadscore.{model}" in catalog["nodes"]
+    exposures = {e["name"] for e in manifest["exposures"].values()}
+    assert {"lead_segment_report", "bi_parquet_export"} <= exposures
 
 
 def test_segment_changes_between_refreshes_are_recorded(project: ProjectCopy):
