@@ -1,5 +1,4 @@
--- One row per lead and fit rule that fires. Attributes are unpivoted to (attribute, value)
--- so that one generic comparison serves every rule in the seed.
+-- One row per lead and fit rule that fires.
 {% set text_attributes = [
     'seniority', 'department', 'job_title', 'industry', 'country', 'size_band',
     'email_domain_type', 'lead_source', 'persona'
@@ -16,28 +15,9 @@ rules as (
 ),
 
 attribute_values as (
-    {% for attribute in text_attributes %}
-        select
-            contact_id,
-            persona as contact_persona,
-            is_customer,
-            '{{ attribute }}' as attribute,
-            lower(cast({{ attribute }} as varchar)) as text_value,
-            cast(null as decimal(22, 6)) as number_value
-        from profile
-        union all
-    {% endfor %}
-    {% for attribute in number_attributes %}
-        select
-            contact_id,
-            persona as contact_persona,
-            is_customer,
-            '{{ attribute }}' as attribute,
-            cast({{ attribute }} as varchar) as text_value,
-            cast({{ attribute }} as decimal(22, 6)) as number_value
-        from profile
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ unpivot_attributes(
+        'profile', text_attributes, number_attributes, carry=['persona as contact_persona', 'is_customer']
+    ) }}
 ),
 
 matches as (

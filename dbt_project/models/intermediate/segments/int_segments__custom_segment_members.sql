@@ -35,24 +35,7 @@ segment_sizes as (
 ),
 
 attribute_values as (
-    {% for attribute in text_attributes %}
-        select
-            contact_id,
-            '{{ attribute }}' as attribute,
-            lower(cast({{ attribute }} as varchar)) as text_value,
-            cast(null as decimal(22, 6)) as number_value
-        from leads
-        union all
-    {% endfor %}
-    {% for attribute in count_attributes %}
-        select
-            contact_id,
-            '{{ attribute }}' as attribute,
-            cast({{ attribute }} as varchar) as text_value,
-            cast({{ attribute }} as decimal(22, 6)) as number_value
-        from leads
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ unpivot_attributes('leads', text_attributes, count_attributes) }}
 ),
 
 met as (
