@@ -1,9 +1,11 @@
 """Every dbt model and seed as a Dagster asset, built with `dbt build` so tests run in order
 and arrive as asset checks (tests with severity error block what depends on them)."""
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -28,14 +30,35 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+class ScoringConfig(dg.Config):
+    """Run configuration of the dbt assets. Leave `as_of_date` empty to score as of today
+    (or LEADSCORE_AS_OF_DATE); set it to backfill history or score a past date for a
+    backtest, from the launchpad or with `dagster job execute -c`."""
+
+    as_of_date: str | None = None
+
+    def dbt_args(self) -> list[str]:
+        if not self.as_of_date:
+            return []
+        try:
+            date.fromisoformat(self.as_of_date)
+        except ValueError:
+            raise ValueError(
+                f"as_of_date must be a date as YYYY-MM-DD, got {self.as_of_date!r}"
+            ) from None
+        return ["--vars", json.dumps({"as_of_date": self.as_of_date})]
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=LeadscoreTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def leadscore_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def leadscore_dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: ScoringConfig
+):
     # dbt inherits this environment: it must resolve to the same warehouse (target, absolute
     # DuckDB path, raw schema) as the Python assets.
     with _environment(load_settings().dbt_env()):
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from dbt.cli(["build", *config.dbt_args()], context=context).stream()
