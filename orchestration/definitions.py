@@ -14,12 +14,14 @@ from orchestration.defs.automation.sensors import landing_files_sensor, notify_o
 from orchestration.defs.dbt.assets import leadscore_dbt_models
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.quality.checks import QUALITY_CHECKS
 from orchestration.defs.report.assets import bi_parquet_export, lead_segment_report
 
 __all__ = ["REFRESH_JOB_NAME", "defs"]
 
 defs = dg.Definitions(
     assets=[ingest_landing_files, leadscore_dbt_models, bi_parquet_export, lead_segment_report],
+    asset_checks=QUALITY_CHECKS,
     jobs=[refresh_warehouse, refresh_new_events],
     schedules=[daily_scoring_refresh, hourly_events_refresh],
     sensors=[landing_files_sensor, notify_on_run_failure],

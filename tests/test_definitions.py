@@ -60,3 +60,20 @@ def test_dbt_tests_are_asset_checks_including_reconciliation():
     reconciliation = [name for asset, name in checks if asset == "audit/audit_raw_reconciliation"]
     assert any("raw_rows_staged_rows_quarantined_rows_merged" in name for name in reconciliation)
     assert ("staging/stg_crm__contacts", "unique_stg_crm__contacts_email") in checks
+
+
+def test_every_outward_asset_depends_directly_on_the_gated_mart():
+    """Dagster's blocking checks only stop direct dependents of the checked asset."""
+    from orchestration.defs.quality.checks import GATED_MART, QUALITY_CHECKS
+
+    graph = asset_graph()
+    gated = dg.AssetKey(["segments", GATED_MART])
+    blocking = {
+        spec.name
+        for check in QUALITY_CHECKS
+        for spec in check.check_specs
+        if spec.blocking and spec.asset_key == gated
+    }
+    assert blocking == {"event_volume_is_normal", "sql_share_is_stable"}
+    for outward in (["report", "lead_segment_report"], ["report", "bi_parquet_export"]):
+        assert gated in graph.get(dg.AssetKey(outward)).parent_keys

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration.defs.dbt.project import LeadscoreTranslator, dbt_project
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
@@ -62,3 +62,8 @@ def leadscore_dbt_models(
     # DuckDB path, raw schema) as the Python assets.
     with _environment(load_settings().dbt_env()):
         yield from dbt.cli(["build", *config.dbt_args()], context=context).stream()
+
+
+def dbt_key(model: str) -> dg.AssetKey:
+    """Asset key of a dbt model, as the translator made it (never spelled by hand)."""
+    return get_asset_key_for_model([leadscore_dbt_models], model)

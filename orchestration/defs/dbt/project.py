@@ -50,12 +50,14 @@ def _manifest() -> Mapping[str, Any]:
     return json.loads(dbt_project.manifest_path.read_text())
 
 
-def relation_name(model_name: str) -> str:
-    """`schema.table` of a dbt model, for Python code that reads marts. The database part is
-    left out: the connection already points at the warehouse, whatever its file is called."""
-    node = _manifest()["nodes"].get(f"model.leadscore.{model_name}")
+def relation_name(name: str) -> str:
+    """`schema.table` of a dbt model or seed, for Python code that reads the warehouse. The
+    database part is left out: the connection already points at the warehouse, whatever its
+    file is called."""
+    nodes = _manifest()["nodes"]
+    node = nodes.get(f"model.leadscore.{name}") or nodes.get(f"seed.leadscore.{name}")
     if node is None:
-        raise KeyError(f"no dbt model named {model_name!r} in {dbt_project.manifest_path}")
+        raise KeyError(f"no dbt model or seed named {name!r} in {dbt_project.manifest_path}")
     return f"{quote_ident(node['schema'])}.{quote_ident(node['alias'])}"
 
 

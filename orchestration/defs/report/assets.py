@@ -6,9 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
-from dagster_dbt import get_asset_key_for_model
 
-from orchestration.defs.dbt.assets import leadscore_dbt_models
+from orchestration.defs.dbt.assets import dbt_key
 from orchestration.defs.dbt.project import relation_name
 from orchestration.defs.report.html import ReportData, render_report
 from orchestration.lib.settings import load_settings
@@ -17,10 +16,6 @@ from orchestration.lib.warehouse import WarehouseConnection, connect
 EXPORT_MODELS = ("mart_lead_segments", "mart_segment_summary", "mart_accounts")
 REPORT_MODELS = ("dim_leads", "mart_lead_segments", "mart_segment_summary")
 REPORT_FILE = "lead_segment_report.html"
-
-
-def dbt_key(model: str) -> dg.AssetKey:
-    return get_asset_key_for_model([leadscore_dbt_models], model)
 
 
 def _write_atomically(path: Path, write) -> None:

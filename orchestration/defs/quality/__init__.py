@@ -1,0 +1,1 @@
+"""Data-quality gates beyond dbt's tests, in front of everything that leaves the warehouse."""
