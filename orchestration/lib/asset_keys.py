@@ -7,6 +7,9 @@ from __future__ import annotations
 import dagster as dg
 
 RAW_PREFIX = "raw"
+# Who answers for the assets, shown in the Dagster UI. A dbt model can name its own owner with
+# `meta: {owner: ...}`; everything else belongs to this team.
+DEFAULT_OWNERS = ["team:analytics-engineering"]
 # Assets that write to the warehouse share this pool: DuckDB allows one writer per file.
 WAREHOUSE_POOL = "warehouse"
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from orchestration.lib.asset_keys import layer_key, raw_table_key
+from orchestration.lib.asset_keys import DEFAULT_OWNERS, layer_key, raw_table_key
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from orchestration.lib.warehouse import quote_ident
 
@@ -91,3 +91,6 @@ class LeadscoreTranslator(DagsterDbtTranslator):
         if len(fqn) > 2:
             return "quarantine" if fqn[2] == "quarantine" else fqn[1]
         return super().get_group_name(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> Sequence[str] | None:
+        return super().get_owners(dbt_resource_props) or DEFAULT_OWNERS

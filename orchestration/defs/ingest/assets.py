@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.defs.ingest.contract import RAW_CONTRACT
 from orchestration.defs.ingest.loader import IngestFailedError, ingest_landing
-from orchestration.lib.asset_keys import WAREHOUSE_POOL, raw_table_key
+from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, raw_table_key
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import connect
 
@@ -25,6 +25,7 @@ RAW_DESCRIPTIONS = {
             group_name="ingest",
             description=RAW_DESCRIPTIONS[table],
             kinds={"python", "csv", "parquet"},
+            owners=DEFAULT_OWNERS,
             metadata={"raw_contract_columns": ", ".join(columns)},
         )
         for table, columns in RAW_CONTRACT.items()

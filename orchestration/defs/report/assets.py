@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from orchestration.defs.dbt.assets import dbt_key
 from orchestration.defs.dbt.project import relation_name
 from orchestration.defs.report.html import ReportData, render_report
+from orchestration.lib.asset_keys import DEFAULT_OWNERS
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
@@ -30,6 +31,7 @@ def _write_atomically(path: Path, write) -> None:
     group_name="report",
     deps=[dbt_key(model) for model in EXPORT_MODELS],
     kinds={"parquet"},
+    owners=DEFAULT_OWNERS,
     description="The lead-level segment mart, the segment summary and the account mart as "
     "Parquet files in <data dir>/exports, for BI tools that read files.",
 )
@@ -106,6 +108,7 @@ def load_report_data(conn: WarehouseConnection) -> ReportData:
     group_name="report",
     deps=[dbt_key(model) for model in REPORT_MODELS],
     kinds={"html"},
+    owners=DEFAULT_OWNERS,
     description="An HTML page with charts: score distribution by stage, segment sizes, "
     "conversion rate by score band and the segment matrix as a heat map.",
 )
