@@ -61,9 +61,11 @@ def _generate(args: argparse.Namespace, out_dir: Path) -> None:
 
 
 def _has_landing_files(landing_dir: Path) -> bool:
-    return landing_dir.exists() and any(
-        path.suffix.lower() in (".csv", ".parquet") for path in landing_dir.rglob("*")
-    )
+    """True when the loader would find a file to load (the loader decides what counts)."""
+    from orchestration.defs.ingest.loader import discover
+
+    files, _ = discover(landing_dir)
+    return any(files.values())
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
