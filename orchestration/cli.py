@@ -4,6 +4,8 @@ leadscore run        generate demo data if the landing folder is empty, then run
                      Dagster job `refresh_warehouse` (ingest + dbt build) and summarise
 leadscore generate   write synthetic landing files
 leadscore summary    print the summary of the current warehouse
+leadscore sync       sync the marts to one or all destinations (diff-based; --dry-run,
+                     --full-resync)
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
         return "  " + "  ".join(
             value.rjust(width) if is_number else value.ljust(width)
             for value, width, is_number in zip(values, widths, numeric, strict=True)
-        )
+        ).rstrip()
 
     return "\n".join([line(headers), *(line(row) for row in cells)]).rstrip()
 
@@ -204,7 +206,61 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nrefresh succeeded in {elapsed:.1f} s (Dagster run {result.run_id})")
     print(f"Loaded this run: {loaded:,} raw rows from {files} new landing file(s)\n")
     print(summary_text(settings))
+    print("\n" + _sync_text(result))
     return 0
+
+
+def _sync_text(result) -> str:
+    """What each sync asset of the run did (from its Dagster metadata)."""
+    from orchestration.sync.runner import DESTINATIONS
+
+    rows = []
+    for name in DESTINATIONS:
+        events = result.asset_materializations_for_node(f"sync_{name}")
+        if not events:
+            rows.append([name, "skipped: not configured", "", "", "", ""])
+            continue
+        meta = {key: value.value for key, value in events[-1].metadata.items()}
+        rows.append(
+            [
+                name,
+                meta["status"],
+                *(int(meta[k]) for k in ("sent", "unchanged", "failed", "api_calls")),
+            ]
+        )
+    return (
+        "Syncs (diff-based: only added and changed leads are sent; run history in "
+        "sync.sync_runs, per-row outcomes in sync.sync_row_log):\n"
+        + _table(["destination", "status", "sent", "unchanged", "failed", "calls"], rows)
+    )
+
+
+def _sync(args: argparse.Namespace) -> int:
+    import logging
+
+    from orchestration.sync.destinations import NotConfiguredError, SyncConfigError
+    from orchestration.sync.engine import DestinationError
+    from orchestration.sync.runner import DESTINATIONS, run_sync
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    names = [args.destination] if args.destination else list(DESTINATIONS)
+    status = 0
+    for name in names:
+        try:
+            report = run_sync(name, dry_run=args.dry_run, full_resync=args.full_resync)
+        except NotConfiguredError as reason:
+            print(f"{name}: skipped: {reason}")
+            if args.destination:
+                status = 2
+            continue
+        except (DestinationError, SyncConfigError) as error:
+            print(f"{name}: FAILED: {error}", file=sys.stderr)
+            status = 1
+            continue
+        print(report.summary())
+        for row in report.sample:
+            print("  sample:", row)
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -216,10 +272,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_generation_args(generate)
     generate.add_argument("--out", type=Path, default=None, help="default: the landing folder")
     commands.add_parser("summary", help="print the summary of the current warehouse")
+    sync = commands.add_parser("sync", help="send changed leads to the sync destinations")
+    sync.add_argument("--destination", help="one destination (default: every configured one)")
+    sync.add_argument("--dry-run", action="store_true", help="count and sample, send nothing")
+    sync.add_argument("--full-resync", action="store_true", help="send every row again")
     args = parser.parse_args(argv)
 
     if args.command == "run":
         return _run(args)
+    if args.command == "sync":
+        return _sync(args)
     if args.command == "generate":
         _generate(args, args.out or load_settings().landing_dir)
         return 0

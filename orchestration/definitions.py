@@ -16,11 +16,18 @@ from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.ingest.assets import ingest_landing_files
 from orchestration.defs.quality.checks import QUALITY_CHECKS
 from orchestration.defs.report.assets import bi_parquet_export, lead_segment_report
+from orchestration.defs.sync.assets import SYNC_ASSETS
 
 __all__ = ["REFRESH_JOB_NAME", "defs"]
 
 defs = dg.Definitions(
-    assets=[ingest_landing_files, leadscore_dbt_models, bi_parquet_export, lead_segment_report],
+    assets=[
+        ingest_landing_files,
+        leadscore_dbt_models,
+        bi_parquet_export,
+        lead_segment_report,
+        *SYNC_ASSETS,
+    ],
     asset_checks=QUALITY_CHECKS,
     jobs=[refresh_warehouse, refresh_new_events],
     schedules=[daily_scoring_refresh, hourly_events_refresh],

@@ -56,9 +56,10 @@ class WarehouseConnection:
     def fetch_arrow(self, sql: str) -> pa.Table:
         """A query's result as an Arrow table (for Parquet exports and reports)."""
         if self.dialect == "duckdb":
-            result = self._raw.execute(sql)
-            # DuckDB 2 renamed fetch_arrow_table to to_arrow_table.
-            to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+            # A relation converts straight to Arrow (a DB-API result would copy the rows once
+            # more); DuckDB 2 renamed fetch_arrow_table to to_arrow_table.
+            relation = self._raw.sql(sql)
+            to_arrow = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
             return to_arrow()
         with self._raw.cursor() as cur:
             cur.execute(sql)

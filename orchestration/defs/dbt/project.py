@@ -50,15 +50,32 @@ def _manifest() -> Mapping[str, Any]:
     return json.loads(dbt_project.manifest_path.read_text())
 
 
-def relation_name(name: str) -> str:
-    """`schema.table` of a dbt model or seed, for Python code that reads the warehouse. The
-    database part is left out: the connection already points at the warehouse, whatever its
-    file is called."""
+def _node(name: str) -> Mapping[str, Any]:
     nodes = _manifest()["nodes"]
     node = nodes.get(f"model.leadscore.{name}") or nodes.get(f"seed.leadscore.{name}")
     if node is None:
         raise KeyError(f"no dbt model or seed named {name!r} in {dbt_project.manifest_path}")
-    return f"{quote_ident(node['schema'])}.{quote_ident(node['alias'])}"
+    return node
+
+
+def relation_parts(name: str) -> tuple[str, str]:
+    """(schema, table) of a dbt model or seed in the current target."""
+    node = _node(name)
+    return node["schema"], node["alias"]
+
+
+def relation_name(name: str) -> str:
+    """`schema.table` of a dbt model or seed, for Python code that reads the warehouse. The
+    database part is left out: the connection already points at the warehouse, whatever its
+    file is called."""
+    schema, table = relation_parts(name)
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def model_meta(name: str) -> Mapping[str, Any]:
+    """The model's `meta` config (e.g. `meta.sync` of the sync payload models)."""
+    node = _node(name)
+    return node.get("config", {}).get("meta") or node.get("meta") or {}
 
 
 class LeadscoreTranslator(DagsterDbtTranslator):

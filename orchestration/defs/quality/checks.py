@@ -19,6 +19,7 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import dbt_key
 from orchestration.defs.dbt.project import relation_name
+from orchestration.lib.asset_keys import WAREHOUSE_POOL
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
@@ -29,6 +30,7 @@ def thresholds(conn: WarehouseConnection) -> dict[str, float]:
 
 
 @dg.asset_check(
+    pool=WAREHOUSE_POOL,
     asset=dbt_key("stg_marketing__events"),
     name="events_are_fresh",
     description="Warns when the newest loaded event is older than max_event_age_hours.",
@@ -58,6 +60,7 @@ GATED_MART = "mart_lead_segments"
 
 
 @dg.asset_check(
+    pool=WAREHOUSE_POOL,
     asset=dbt_key(GATED_MART),
     name="event_volume_is_normal",
     blocking=True,
@@ -87,6 +90,7 @@ def event_volume_is_normal() -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
+    pool=WAREHOUSE_POOL,
     asset=dbt_key(GATED_MART),
     name="sql_share_is_stable",
     blocking=True,
@@ -122,6 +126,7 @@ def sql_share_is_stable() -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
+    pool=WAREHOUSE_POOL,
     asset=dbt_key("mart_segment_summary"),
     name="segment_shares_within_bounds",
     description="Warns when one matrix segment holds more than max_segment_share of the leads.",

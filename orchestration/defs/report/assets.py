@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from orchestration.defs.dbt.assets import dbt_key
 from orchestration.defs.dbt.project import relation_name
 from orchestration.defs.report.html import ReportData, render_report
-from orchestration.lib.asset_keys import DEFAULT_OWNERS
+from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
@@ -29,6 +29,7 @@ def _write_atomically(path: Path, write) -> None:
 @dg.asset(
     key=["report", "bi_parquet_export"],
     group_name="report",
+    pool=WAREHOUSE_POOL,
     deps=[dbt_key(model) for model in EXPORT_MODELS],
     kinds={"parquet"},
     owners=DEFAULT_OWNERS,
@@ -106,6 +107,7 @@ def load_report_data(conn: WarehouseConnection) -> ReportData:
 @dg.asset(
     key=["report", "lead_segment_report"],
     group_name="report",
+    pool=WAREHOUSE_POOL,
     deps=[dbt_key(model) for model in REPORT_MODELS],
     kinds={"html"},
     owners=DEFAULT_OWNERS,

@@ -1,0 +1,679 @@
+"""The sync engine: diff a payload model against the ledger, send what changed, record it.
+
+One engine serves every destination; a destination is a small adapter (see ``destinations``)
+that knows how to send one batch and how its API reports errors. The engine owns the rest:
+
+* **Diff.** The payload model (``sync_<destination>__*``) is hashed row by row in the
+  warehouse and compared with ``sync_ledger``, which holds, per destination and key, the hash
+  of what the destination last acknowledged. Only added and changed rows leave the warehouse;
+  a run with nothing changed makes no call at all.
+* **Delivery.** Batches of the destination's size, a client-side rate limit, retries with
+  exponential back-off on 429, 5xx and timeouts (honouring ``Retry-After``), and a batch the
+  destination refuses as a whole is split in halves until the bad rows are isolated.
+* **Safety.** The ledger advances per batch, in one transaction with the row log, and only
+  for rows the destination acknowledged. A crash loses at most the acknowledgement of the batch
+  in flight; that batch is sent again on the next run, and every destination upserts by key,
+  so sending the same values twice leaves the same state. Rejected rows keep their old ledger
+  entry (or none), so later runs retry them.
+* **History.** ``sync_runs`` (one row per run) and ``sync_row_log`` (one row per row sent,
+  rejected or invalid, with the error) sit next to the payload models for BI.
+
+Log lines carry counts only: keys can be email addresses and API error messages can quote
+them, so those go to ``sync_row_log`` in the warehouse, never to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from orchestration.lib.warehouse import WarehouseConnection, quote_ident
+
+LEDGER_TABLE = "sync_ledger"
+PENDING_TABLE = "sync_ledger_pending"
+RUNS_TABLE = "sync_runs"
+ROW_LOG_TABLE = "sync_row_log"
+KEY_COLUMN = "sync_key"
+# Columns the engine adds to the payload while diffing; never sent.
+_HASH = "_payload_hash"
+_CHANGE = "_change"
+_KEY_COUNT = "_key_count"
+
+
+class RetryableError(Exception):
+    """The call failed in a way that may pass later (429, 5xx, timeout, connection lost)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class BatchRejectedError(Exception):
+    """The destination refused the whole batch (a 4xx): split it to find the rows at fault."""
+
+
+class DestinationError(Exception):
+    """The sync cannot go on: bad credentials, misconfiguration, or retries exhausted."""
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    key: str
+    values: Mapping[str, Any]
+    payload_hash: str
+    change: str  # added | changed | unchanged (sent again by a full resync)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    key: str
+    error: str
+
+
+class Destination:
+    """What an adapter implements. ``send`` returns the rows the destination rejected (the
+    others count as acknowledged) or raises one of the errors above."""
+
+    name: str = "destination"
+    max_batch_size: int = 100
+    supports_delete: bool = False
+
+    def prepare(self, schema: pa.Schema) -> None:
+        """Called once per run before the first batch, with the payload's columns."""
+
+    def validate(self, record: SyncRecord) -> str | None:
+        """Why the row cannot be sent (e.g. the key is not an email address), or None."""
+        return None
+
+    def send(self, batch: Sequence[SyncRecord]) -> list[Rejection]:
+        raise NotImplementedError
+
+    def delete(self, keys: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    # A Retry-After longer than this ends the run (the rows are retried by the next run).
+    max_retry_after: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential back-off with full jitter: 0..base*2^(attempt-1), capped."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+class RateLimiter:
+    """At most ``max_calls`` calls in any window of ``per_seconds`` (a sliding window)."""
+
+    def __init__(
+        self,
+        max_calls: int | None,
+        per_seconds: float = 10.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.max_calls = max_calls
+        self.per_seconds = per_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._calls: deque[float] = deque()
+        self.waited_seconds = 0.0
+
+    def acquire(self) -> None:
+        if not self.max_calls:
+            return
+        now = self._clock()
+        while self._calls and now - self._calls[0] >= self.per_seconds:
+            self._calls.popleft()
+        if len(self._calls) >= self.max_calls:
+            wait = self.per_seconds - (now - self._calls[0])
+            if wait > 0:
+                self.waited_seconds += wait
+                self._sleep(wait)
+            self._calls.popleft()
+        self._calls.append(self._clock())
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dry_run: bool = False
+    full_resync: bool = False
+    batch_size: int | None = None
+    sample_size: int = 5
+    unhashed: tuple[str, ...] = ()
+
+
+@dataclass
+class SyncReport:
+    destination: str
+    run_id: str
+    mode: str
+    status: str = "running"
+    rows_total: int = 0
+    rows_added: int = 0
+    rows_changed: int = 0
+    rows_unchanged: int = 0
+    rows_removed: int = 0
+    rows_invalid: int = 0
+    rows_sent: int = 0
+    rows_acknowledged: int = 0
+    rows_rejected: int = 0
+    rows_deferred: int = 0
+    api_calls: int = 0
+    duration_seconds: float = 0.0
+    error: str | None = None
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows_failed(self) -> int:
+        """Rows that should have reached the destination and did not (yet)."""
+        return self.rows_rejected + self.rows_invalid + self.rows_deferred
+
+    def summary(self) -> str:
+        if self.mode == "dry_run":
+            return (
+                f"{self.destination} (dry run): would add {self.rows_added:,}, change "
+                f"{self.rows_changed:,}, leave {self.rows_unchanged:,} unchanged, remove "
+                f"{self.rows_removed:,}; {self.rows_invalid:,} invalid"
+            )
+        return (
+            f"{self.destination}: sent {self.rows_sent:,} ({self.rows_added:,} added, "
+            f"{self.rows_changed:,} changed), {self.rows_unchanged:,} unchanged, "
+            f"{self.rows_acknowledged:,} acknowledged, {self.rows_rejected:,} rejected, "
+            f"{self.rows_invalid:,} invalid, {self.rows_deferred:,} deferred, "
+            f"{self.rows_removed:,} removed; {self.api_calls:,} calls in "
+            f"{self.duration_seconds:.1f}s"
+        )
+
+
+def mask_key(key: str | None) -> str | None:
+    """A key fit for a sample shown outside the warehouse: emails keep their domain only."""
+    if key is None or "@" not in key:
+        return key
+    local, _, domain = key.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_sync_tables(conn: WarehouseConnection, schema: str) -> None:
+    """The ledger, run history and row log (created once, next to the payload models)."""
+    s = quote_ident(schema)
+    conn.execute(f"create schema if not exists {s}")
+    conn.execute(
+        f"create table if not exists {s}.{LEDGER_TABLE} ("
+        "destination varchar not null, sync_key varchar not null, "
+        "payload_hash varchar not null, acknowledged_at timestamp not null, "
+        "run_id varchar not null, primary key (destination, sync_key))"
+    )
+    conn.execute(
+        f"create table if not exists {s}.{PENDING_TABLE} ("
+        "run_id varchar not null, destination varchar not null, sync_key varchar not null, "
+        "payload_hash varchar not null, acknowledged_at timestamp not null)"
+    )
+    conn.execute(
+        f"create table if not exists {s}.{RUNS_TABLE} ("
+        "run_id varchar primary key, destination varchar not null, mode varchar not null, "
+        "status varchar not null, started_at timestamp not null, finished_at timestamp, "
+        "duration_seconds double precision, rows_total bigint, rows_added bigint, "
+        "rows_changed bigint, rows_unchanged bigint, rows_removed bigint, "
+        "rows_invalid bigint, rows_sent bigint, rows_acknowledged bigint, "
+        "rows_rejected bigint, rows_deferred bigint, api_calls bigint, error varchar)"
+    )
+    conn.execute(
+        f"create table if not exists {s}.{ROW_LOG_TABLE} ("
+        "run_id varchar not null, destination varchar not null, sync_key varchar, "
+        "change varchar not null, outcome varchar not null, error varchar, "
+        "payload_hash varchar, logged_at timestamp not null)"
+    )
+
+
+def payload_hash_sql(columns: Sequence[str]) -> str:
+    """md5 over the columns, each cast to text and tagged so NULL differs from any value."""
+    parts = [f"coalesce('v' || cast({quote_ident(column)} as varchar), 'n')" for column in columns]
+    return "md5(" + " || chr(31) || ".join(parts) + ")"
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        conn: WarehouseConnection,
+        destination: Destination,
+        *,
+        payload_relation: str,
+        schema: str,
+        options: SyncOptions | None = None,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        log: logging.Logger | Any | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ):
+        self.conn = conn
+        self.destination = destination
+        self.payload = payload_relation
+        self.schema = schema
+        self.options = options or SyncOptions()
+        self.policy = policy or RetryPolicy()
+        self.limiter = limiter or RateLimiter(None)
+        self.log = log or logging.getLogger(__name__)
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._s = quote_ident(schema)
+
+    # -- public -----------------------------------------------------------------------------
+
+    def run(self) -> SyncReport:
+        mode = (
+            "dry_run"
+            if self.options.dry_run
+            else ("full_resync" if self.options.full_resync else "incremental")
+        )
+        report = SyncReport(self.destination.name, uuid.uuid4().hex, mode)
+        started = time.monotonic()
+        started_at = _utcnow()
+        ensure_sync_tables(self.conn, self.schema)
+        self._start_run(report, started_at)
+        try:
+            self._run(report)
+        except BaseException as error:
+            report.status = "failed"
+            report.error = f"{type(error).__name__}: {error}"[:2000]
+            raise
+        finally:
+            report.duration_seconds = time.monotonic() - started
+            self._finish_run(report)
+            self.destination.close()
+        return report
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _run(self, report: SyncReport) -> None:
+        name = self.destination.name
+        columns = self._payload_columns()
+        counts, changed = self._diff(columns)
+        report.rows_total = sum(counts.values())
+        report.rows_unchanged = counts.get("unchanged", 0)
+        removed = self._removed_keys()
+        report.rows_removed = len(removed)
+
+        self.destination.prepare(changed.schema.remove(changed.schema.get_field_index(_HASH)))
+        valid: list[SyncRecord] = []
+        invalid: list[tuple[SyncRecord, str]] = []
+        for record, duplicates in self._records(changed):
+            reason = self._invalid_reason(record, duplicates)
+            if reason is None:
+                valid.append(record)
+            else:
+                invalid.append((record, reason))
+        report.rows_invalid = len(invalid)
+        report.rows_added = sum(1 for r in valid if r.change == "added")
+        report.rows_changed = sum(1 for r in valid if r.change == "changed")
+        if self.options.full_resync:
+            # Unchanged rows are sent again; they still count as unchanged.
+            report.rows_unchanged = sum(1 for r in valid if r.change == "unchanged")
+
+        if self.options.dry_run:
+            report.sample = [
+                {KEY_COLUMN: mask_key(r.key), "change": r.change, **r.values}
+                for r in valid[: self.options.sample_size]
+            ]
+            report.status = "dry_run"
+            self.log.info(report.summary())
+            return
+
+        if invalid:
+            self._write_row_log(
+                report.run_id,
+                [(r.key, r.change, "invalid", reason, r.payload_hash) for r, reason in invalid],
+            )
+            self.log.warning(
+                f"{name}: {len(invalid):,} rows are invalid and were not sent "
+                f"(reasons per row in {self.schema}.{ROW_LOG_TABLE})"
+            )
+
+        self.log.info(
+            f"{name}: {len(valid):,} rows to send ({report.rows_added:,} added, "
+            f"{report.rows_changed:,} changed), {report.rows_unchanged:,} unchanged"
+        )
+        self._send_all(report, valid)
+        if report.error is None and removed:
+            self._remove(report, removed)
+        if report.error is not None:
+            report.status = "failed"
+        elif report.rows_rejected or report.rows_invalid:
+            report.status = "partial"
+        else:
+            report.status = "success"
+        self.log.info(report.summary())
+        if report.error is not None:
+            raise DestinationError(report.error)
+
+    def _payload_columns(self) -> list[str]:
+        schema, _, table = self.payload.partition(".")
+        columns = self.conn.table_columns(schema.strip('"'), table.strip('"'))
+        if not columns:
+            raise DestinationError(f"payload model {self.payload} not found; run dbt build first")
+        if KEY_COLUMN not in columns:
+            raise DestinationError(f"payload model {self.payload} has no {KEY_COLUMN} column")
+        unknown = set(self.options.unhashed) - set(columns)
+        if unknown:
+            raise DestinationError(
+                f"meta.sync.unhashed of {self.payload} names columns it does not have: "
+                f"{', '.join(sorted(unknown))}"
+            )
+        return columns
+
+    def _diff_sql(self, columns: Sequence[str]) -> str:
+        hashed = [c for c in columns if c not in self.options.unhashed]
+        return (
+            f"with payload as (select *, {payload_hash_sql(hashed)} as {_HASH}, "
+            f"count(*) over (partition by {KEY_COLUMN}) as {_KEY_COUNT} from {self.payload}), "
+            f"ledger as (select sync_key as ledger_key, payload_hash as ledger_hash "
+            f"from {self._s}.{LEDGER_TABLE} where destination = {self._literal()}) "
+            f"select payload.*, case when ledger.ledger_key is null then 'added' "
+            f"when ledger.ledger_hash <> payload.{_HASH} then 'changed' "
+            f"else 'unchanged' end as {_CHANGE} "
+            f"from payload left join ledger on payload.{KEY_COLUMN} = ledger.ledger_key"
+        )
+
+    def _literal(self) -> str:
+        return "'" + self.destination.name.replace("'", "''") + "'"
+
+    def _diff(self, columns: Sequence[str]) -> tuple[dict[str, int], pa.Table]:
+        diff = self._diff_sql(columns)
+        counts = {
+            change: int(n)
+            for change, n in self.conn.fetchall(
+                f"select {_CHANGE}, count(*) from ({diff}) as diff group by {_CHANGE}"
+            )
+        }
+        where = "" if self.options.full_resync else f"where {_CHANGE} <> 'unchanged'"
+        changed = self.conn.fetch_arrow(
+            f"select * from ({diff}) as diff {where} order by {KEY_COLUMN}"
+        )
+        return counts, changed
+
+    def _removed_keys(self) -> list[str]:
+        rows = self.conn.fetchall(
+            f"select sync_key from {self._s}.{LEDGER_TABLE} as ledger "
+            f"where destination = {self._literal()} and not exists ("
+            f"select 1 from {self.payload} as payload "
+            f"where payload.{KEY_COLUMN} = ledger.sync_key) order by sync_key"
+        )
+        return [key for (key,) in rows]
+
+    def _records(self, table: pa.Table) -> Iterator[tuple[SyncRecord, int]]:
+        internal = {KEY_COLUMN, _HASH, _CHANGE, _KEY_COUNT}
+        for chunk in table.to_batches(max_chunksize=10_000):
+            for row in chunk.to_pylist():
+                values = {k: _json_ready(v) for k, v in row.items() if k not in internal}
+                key = row[KEY_COLUMN]
+                record = SyncRecord(
+                    key=None if key is None else str(key),
+                    values=values,
+                    payload_hash=row[_HASH],
+                    change=row[_CHANGE],
+                )
+                yield record, int(row[_KEY_COUNT])
+
+    def _invalid_reason(self, record: SyncRecord, rows_with_key: int) -> str | None:
+        if record.key is None or not record.key.strip():
+            return f"no {KEY_COLUMN}: the lead has no value for the destination's matching key"
+        if rows_with_key > 1:
+            return f"{rows_with_key} rows of the payload share this {KEY_COLUMN}"
+        return self.destination.validate(record)
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def _batch_size(self) -> int:
+        size = self.options.batch_size or self.destination.max_batch_size
+        return max(1, min(size, self.destination.max_batch_size))
+
+    def _send_all(self, report: SyncReport, records: list[SyncRecord]) -> None:
+        size = self._batch_size()
+        total = len(records)
+        next_progress = 0.0
+        for start in range(0, total, size):
+            batch = records[start : start + size]
+            if report.error is not None:
+                report.rows_deferred += len(batch)
+                continue
+            report.rows_sent += len(batch)
+            try:
+                rejected = self._deliver(report, batch)
+            except DestinationError as error:
+                report.error = str(error)
+                report.rows_sent -= len(batch)
+                report.rows_deferred += len(batch)
+                self.log.error(
+                    f"{self.destination.name}: stopped: {error}; "
+                    f"{total - start:,} rows are left for the next run"
+                )
+                continue
+            self._commit(report, batch, rejected)
+            done = start + len(batch)
+            if done / total >= next_progress or done == total:
+                self.log.info(
+                    f"{self.destination.name}: {done:,}/{total:,} rows sent "
+                    f"({done / total:.0%}), {report.rows_rejected:,} rejected so far"
+                )
+                next_progress = done / total + 0.1
+
+    def _deliver(self, report: SyncReport, batch: Sequence[SyncRecord]) -> dict[str, str]:
+        """Send a batch; a batch refused as a whole is split until the bad rows stand alone."""
+        try:
+            rejections = self._call(report, lambda: self.destination.send(batch))
+        except BatchRejectedError as error:
+            if len(batch) == 1:
+                return {batch[0].key: str(error)[:2000]}
+            middle = len(batch) // 2
+            return {
+                **self._deliver(report, batch[:middle]),
+                **self._deliver(report, batch[middle:]),
+            }
+        sent = {record.key for record in batch}
+        return {r.key: r.error[:2000] for r in rejections if r.key in sent}
+
+    def _call(self, report: SyncReport, call: Callable[[], Any]) -> Any:
+        name = self.destination.name
+        for attempt in range(1, self.policy.max_attempts + 1):
+            self.limiter.acquire()
+            report.api_calls += 1
+            try:
+                return call()
+            except RetryableError as error:
+                if attempt == self.policy.max_attempts:
+                    raise DestinationError(
+                        f"{name}: gave up after {attempt} attempts: {error}"
+                    ) from error
+                if error.retry_after is not None:
+                    if error.retry_after > self.policy.max_retry_after:
+                        raise DestinationError(
+                            f"{name}: asked to retry after {error.retry_after:.0f}s, longer "
+                            f"than the {self.policy.max_retry_after:.0f}s this run waits"
+                        ) from error
+                    delay = error.retry_after
+                else:
+                    delay = self.policy.backoff(attempt, self._rng)
+                self.log.warning(
+                    f"{name}: {error}; retry {attempt}/{self.policy.max_attempts - 1} "
+                    f"in {delay:.2f}s"
+                )
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _remove(self, report: SyncReport, keys: list[str]) -> None:
+        if self.destination.supports_delete:
+            size = self._batch_size()
+            for start in range(0, len(keys), size):
+                chunk = keys[start : start + size]
+                try:
+                    self._call(report, lambda c=chunk: self.destination.delete(c))
+                except (DestinationError, BatchRejectedError) as error:
+                    report.error = f"removing rows: {error}"
+                    return
+                self._forget(report, chunk)
+        else:
+            # CRMs keep their records: the warehouse only forgets it sent them, so a lead that
+            # comes back is sent again in full.
+            self._forget(report, keys)
+
+    # -- warehouse bookkeeping --------------------------------------------------------------
+
+    def _commit(
+        self, report: SyncReport, batch: Sequence[SyncRecord], rejected: Mapping[str, str]
+    ) -> None:
+        """Advance the ledger for the acknowledged rows and log every row, atomically."""
+        now = _utcnow()
+        acknowledged = [r for r in batch if r.key not in rejected]
+        report.rows_acknowledged += len(acknowledged)
+        report.rows_rejected += len(rejected)
+        log_rows = [
+            (
+                r.key,
+                r.change,
+                "rejected" if r.key in rejected else "acknowledged",
+                rejected.get(r.key),
+                r.payload_hash,
+            )
+            for r in batch
+        ]
+        name = self.destination.name
+        with self.conn.transaction():
+            if acknowledged:
+                pending = pa.table(
+                    {
+                        "run_id": [report.run_id] * len(acknowledged),
+                        "destination": [name] * len(acknowledged),
+                        "sync_key": [r.key for r in acknowledged],
+                        "payload_hash": [r.payload_hash for r in acknowledged],
+                        "acknowledged_at": pa.array([now] * len(acknowledged), pa.timestamp("us")),
+                    }
+                )
+                self.conn.append_arrow(self.schema, PENDING_TABLE, pending)
+                run = f"'{report.run_id}'"
+                self.conn.execute(
+                    f"delete from {self._s}.{LEDGER_TABLE} where destination = {self._literal()} "
+                    f"and sync_key in (select sync_key from {self._s}.{PENDING_TABLE} "
+                    f"where run_id = {run})"
+                )
+                self.conn.execute(
+                    f"insert into {self._s}.{LEDGER_TABLE} "
+                    "(destination, sync_key, payload_hash, acknowledged_at, run_id) "
+                    "select destination, sync_key, payload_hash, acknowledged_at, run_id "
+                    f"from {self._s}.{PENDING_TABLE} where run_id = {run}"
+                )
+                self.conn.execute(f"delete from {self._s}.{PENDING_TABLE} where run_id = {run}")
+            self._write_row_log(report.run_id, log_rows, now)
+        if rejected:
+            self.log.warning(
+                f"{name}: the destination rejected {len(rejected):,} rows of a batch of "
+                f"{len(batch):,} (errors per row in {self.schema}.{ROW_LOG_TABLE}); they are "
+                "retried on the next run"
+            )
+
+    def _forget(self, report: SyncReport, keys: Sequence[str]) -> None:
+        with self.conn.transaction():
+            for start in range(0, len(keys), 1_000):
+                chunk = list(keys[start : start + 1_000])
+                placeholders = ", ".join([self.conn.placeholder] * len(chunk))
+                self.conn.execute(
+                    f"delete from {self._s}.{LEDGER_TABLE} "
+                    f"where destination = {self._literal()} and sync_key in ({placeholders})",
+                    chunk,
+                )
+            self._write_row_log(
+                report.run_id, [(k, "removed", "removed", None, None) for k in keys]
+            )
+
+    def _write_row_log(
+        self,
+        run_id: str,
+        rows: Sequence[tuple[str | None, str, str, str | None, str | None]],
+        now: datetime | None = None,
+    ) -> None:
+        if not rows:
+            return
+        now = now or _utcnow()
+        table = pa.table(
+            {
+                "run_id": [run_id] * len(rows),
+                "destination": [self.destination.name] * len(rows),
+                "sync_key": pa.array([r[0] for r in rows], pa.string()),
+                "change": [r[1] for r in rows],
+                "outcome": [r[2] for r in rows],
+                "error": pa.array([r[3] for r in rows], pa.string()),
+                "payload_hash": pa.array([r[4] for r in rows], pa.string()),
+                "logged_at": pa.array([now] * len(rows), pa.timestamp("us")),
+            }
+        )
+        self.conn.append_arrow(self.schema, ROW_LOG_TABLE, table)
+
+    def _start_run(self, report: SyncReport, started_at: datetime) -> None:
+        ph = self.conn.placeholder
+        # A run that never finished (the process was killed) is marked as such.
+        self.conn.execute(
+            f"update {self._s}.{RUNS_TABLE} set status = 'interrupted' "
+            f"where destination = {ph} and status = 'running'",
+            [report.destination],
+        )
+        self.conn.execute(
+            f"insert into {self._s}.{RUNS_TABLE} (run_id, destination, mode, status, started_at) "
+            f"values ({ph}, {ph}, {ph}, 'running', {ph})",
+            [report.run_id, report.destination, report.mode, started_at],
+        )
+
+    def _finish_run(self, report: SyncReport) -> None:
+        ph = self.conn.placeholder
+        fields = {
+            "status": report.status,
+            "finished_at": _utcnow(),
+            "duration_seconds": report.duration_seconds,
+            "rows_total": report.rows_total,
+            "rows_added": report.rows_added,
+            "rows_changed": report.rows_changed,
+            "rows_unchanged": report.rows_unchanged,
+            "rows_removed": report.rows_removed,
+            "rows_invalid": report.rows_invalid,
+            "rows_sent": report.rows_sent,
+            "rows_acknowledged": report.rows_acknowledged,
+            "rows_rejected": report.rows_rejected,
+            "rows_deferred": report.rows_deferred,
+            "api_calls": report.api_calls,
+            "error": report.error,
+        }
+        assignments = ", ".join(f"{name} = {ph}" for name in fields)
+        self.conn.execute(
+            f"update {self._s}.{RUNS_TABLE} set {assignments} where run_id = {ph}",
+            [*fields.values(), report.run_id],
+        )

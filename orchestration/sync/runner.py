@@ -1,0 +1,185 @@
+"""Run one destination's sync: read its row of the ``sync_destinations`` seed, build its
+adapter from environment variables, and let the engine diff and send the payload model.
+Used by the Dagster sync assets and by ``leadscore sync``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from orchestration.lib.settings import Settings, load_settings
+from orchestration.lib.warehouse import connect
+from orchestration.sync.destinations import (
+    DestinationConfig,
+    FilesDestination,
+    HubSpotDestination,
+    NotConfiguredError,
+    PostgresDestination,
+    SalesforceDestination,
+    SyncConfigError,
+    WebhookDestination,
+)
+from orchestration.sync.engine import (
+    Destination,
+    RateLimiter,
+    RetryPolicy,
+    SyncEngine,
+    SyncOptions,
+    SyncReport,
+)
+
+
+@dataclass(frozen=True)
+class DestinationSpec:
+    name: str
+    payload_model: str
+    kind: str
+    description: str
+    # Environment variables the destination needs; none means it always runs.
+    required_env: tuple[str, ...] = ()
+
+
+DESTINATIONS: dict[str, DestinationSpec] = {
+    spec.name: spec
+    for spec in (
+        DestinationSpec(
+            "files",
+            "sync_files__leads",
+            "parquet",
+            "Changed leads as Parquet (or CSV) files in <data dir>/sync/leads/, for tools that "
+            "read files. Always on: the demo's destination.",
+        ),
+        DestinationSpec(
+            "hubspot",
+            "sync_hubspot__contacts",
+            "hubspot",
+            "Leadscore properties of HubSpot contacts, batch upsert (100 per call). Needs "
+            "LEADSCORE_HUBSPOT_TOKEN (a private-app token).",
+            ("LEADSCORE_HUBSPOT_TOKEN",),
+        ),
+        DestinationSpec(
+            "salesforce",
+            "sync_salesforce__leads",
+            "salesforce",
+            "Leadscore fields of Salesforce Leads, sObject Collections upsert (200 per call). "
+            "Needs LEADSCORE_SALESFORCE_INSTANCE_URL and LEADSCORE_SALESFORCE_TOKEN.",
+            ("LEADSCORE_SALESFORCE_INSTANCE_URL", "LEADSCORE_SALESFORCE_TOKEN"),
+        ),
+        DestinationSpec(
+            "webhook",
+            "sync_webhook__leads",
+            "webhook",
+            "Signed JSON batches POSTed to LEADSCORE_WEBHOOK_URL (HMAC-SHA256 with "
+            "LEADSCORE_WEBHOOK_SECRET).",
+            ("LEADSCORE_WEBHOOK_URL", "LEADSCORE_WEBHOOK_SECRET"),
+        ),
+        DestinationSpec(
+            "postgres",
+            "sync_postgres__leads",
+            "postgres",
+            "Upsert into a table of an operational PostgreSQL database. Needs "
+            "LEADSCORE_SYNC_PG_CONNINFO.",
+            ("LEADSCORE_SYNC_PG_CONNINFO",),
+        ),
+    )
+}
+
+
+def build_destination(
+    config: DestinationConfig, settings: Settings, env: Mapping[str, str]
+) -> Destination:
+    """The adapter for one seed row, connected with the environment's settings."""
+    spec = DESTINATIONS[config.destination]
+    missing = [name for name in spec.required_env if not env.get(name)]
+    if missing:
+        raise NotConfiguredError(f"{config.destination}: set {' and '.join(missing)} to sync")
+    if config.destination == "files":
+        directory = Path(env.get("LEADSCORE_SYNC_FILES_DIR", settings.data_dir / "sync"))
+        return FilesDestination(
+            config, directory, env.get("LEADSCORE_SYNC_FILES_FORMAT", "parquet")
+        )
+    if config.destination == "hubspot":
+        return HubSpotDestination(
+            config,
+            env["LEADSCORE_HUBSPOT_TOKEN"],
+            env.get("LEADSCORE_HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+        )
+    if config.destination == "salesforce":
+        return SalesforceDestination(
+            config,
+            env["LEADSCORE_SALESFORCE_TOKEN"],
+            env["LEADSCORE_SALESFORCE_INSTANCE_URL"],
+            env.get("LEADSCORE_SALESFORCE_API_VERSION", "v60.0"),
+        )
+    if config.destination == "webhook":
+        return WebhookDestination(
+            config, env["LEADSCORE_WEBHOOK_URL"], env["LEADSCORE_WEBHOOK_SECRET"]
+        )
+    return PostgresDestination(config, env["LEADSCORE_SYNC_PG_CONNINFO"])
+
+
+def is_configured(name: str, env: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return all(env.get(variable) for variable in DESTINATIONS[name].required_env)
+
+
+def run_sync(
+    name: str,
+    settings: Settings | None = None,
+    *,
+    dry_run: bool = False,
+    full_resync: bool = False,
+    env: Mapping[str, str] | None = None,
+    log: logging.Logger | Any | None = None,
+    policy: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SyncReport:
+    """Sync one destination. Raises NotConfiguredError when its variables are not set,
+    SyncConfigError for a bad seed row, DestinationError when the destination cannot be
+    reached (after the acknowledged rows were recorded)."""
+    from orchestration.defs.dbt.project import model_meta, relation_name, relation_parts
+
+    if name not in DESTINATIONS:
+        raise SyncConfigError(f"unknown destination {name!r}; use one of {', '.join(DESTINATIONS)}")
+    spec = DESTINATIONS[name]
+    settings = settings or load_settings()
+    env = os.environ if env is None else env
+    log = log or logging.getLogger("leadscore.sync")
+    schema, _ = relation_parts(spec.payload_model)
+    unhashed = tuple((model_meta(spec.payload_model).get("sync") or {}).get("unhashed", ()))
+
+    with connect(settings) as conn:
+        rows = conn.fetch_dicts(
+            f"select * from {relation_name('sync_destinations')} "
+            f"where destination = {conn.placeholder}",
+            [name],
+        )
+        if len(rows) != 1:
+            raise SyncConfigError(
+                f"the sync_destinations seed has {len(rows)} rows for {name!r}; it needs one"
+            )
+        config = DestinationConfig.from_row(rows[0])
+        destination = build_destination(config, settings, env)
+        limiter = RateLimiter(config.max_requests_per_10s, 10.0, sleep=sleep)
+        engine = SyncEngine(
+            conn,
+            destination,
+            payload_relation=relation_name(spec.payload_model),
+            schema=schema,
+            options=SyncOptions(
+                dry_run=dry_run,
+                full_resync=full_resync,
+                batch_size=config.batch_size,
+                unhashed=unhashed,
+            ),
+            policy=policy,
+            limiter=limiter,
+            log=log,
+            sleep=sleep,
+        )
+        return engine.run()
