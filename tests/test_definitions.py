@@ -8,6 +8,7 @@ import dagster as dg
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.ingest.contract import RAW_CONTRACT
 from orchestration.lib.asset_keys import raw_table_key
+from orchestration.sync.runner import DESTINATIONS
 
 
 def asset_graph():
@@ -75,5 +76,27 @@ def test_every_outward_asset_depends_directly_on_the_gated_mart():
         if spec.blocking and spec.asset_key == gated
     }
     assert blocking == {"event_volume_is_normal", "sql_share_is_stable"}
-    for outward in (["report", "lead_segment_report"], ["report", "bi_parquet_export"]):
-        assert gated in graph.get(dg.AssetKey(outward)).parent_keys
+    outward = [
+        dg.AssetKey(["report", "lead_segment_report"]),
+        dg.AssetKey(["report", "bi_parquet_export"]),
+    ]
+    syncs = [dg.AssetKey(["sync", name]) for name in DESTINATIONS]
+    assert set(DESTINATIONS) == {"files", "hubspot", "salesforce", "webhook", "postgres"}
+    for key in outward + syncs:
+        assert gated in graph.get(key).parent_keys, key
+
+
+def test_each_sync_destination_is_an_asset_reading_its_payload_model():
+    graph = asset_graph()
+    for destination, model, kind in (
+        ("files", "sync_files__leads", "parquet"),
+        ("hubspot", "sync_hubspot__contacts", "hubspot"),
+        ("salesforce", "sync_salesforce__leads", "salesforce"),
+        ("webhook", "sync_webhook__leads", "webhook"),
+        ("postgres", "sync_postgres__leads", "postgres"),
+    ):
+        node = graph.get(dg.AssetKey(["sync", destination]))
+        assert node.group_name == "sync"
+        assert dg.AssetKey(["sync", model]) in node.parent_keys
+        assert kind in node.kinds
+        assert node.pools == {"warehouse"}  # one warehouse writer at a time (DuckDB)

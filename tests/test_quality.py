@@ -1,10 +1,12 @@
 """Data-quality gates: the Dagster checks pass on clean data, and a bad batch (every event
 sent again under new ids) is caught by a blocking check, so nothing leaves the warehouse:
-the report and the Parquet exports stay exactly as they were."""
+the report, the Parquet exports, the synced files and the sync ledger stay exactly as they
+were."""
 
 from __future__ import annotations
 
 import dagster as dg
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -12,7 +14,9 @@ import pytest
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE
+from orchestration.defs.sync.assets import sync_asset_key
 from orchestration.demo.generator import generate_demo_data
+from orchestration.sync.runner import DESTINATIONS
 from tests.conftest import INFO_LOGS, TODAY
 
 CHECKS = {
@@ -56,11 +60,17 @@ def test_quality_checks_pass_on_clean_data_with_their_measurements(warehouse_dir
 
 
 def test_a_batch_that_doubles_every_event_is_blocked_and_nothing_leaves(warehouse_dir):
-    assert refresh().success
+    first = refresh()
+    assert first.success
+    synced = first.asset_materializations_for_node("sync_files")
+    assert synced and synced[0].metadata["sent"].value > 900  # the files destination ran
     outputs = [warehouse_dir / "reports" / REPORT_FILE] + [
         warehouse_dir / "exports" / f"{model}.parquet" for model in EXPORT_MODELS
     ]
     before = {path: path.read_bytes() for path in outputs}
+    synced_files = sorted((warehouse_dir / "sync").rglob("*"))
+    ledger_before = sync_ledger(warehouse_dir)
+    assert len(ledger_before) > 900
 
     # The same events again under new ids: usable, so they pass staging, but twice the volume.
     events_dir = warehouse_dir / "landing" / "marketing_events"
@@ -85,4 +95,12 @@ def test_a_batch_that_doubles_every_event_is_blocked_and_nothing_leaves(warehous
         event.asset_key for event in result.get_asset_materialization_events()
     }
     assert dg.AssetKey(["report", "bi_parquet_export"]) not in materialized
+    assert not {sync_asset_key(name) for name in DESTINATIONS} & materialized
     assert {path: path.read_bytes() for path in outputs} == before
+    assert sorted((warehouse_dir / "sync").rglob("*")) == synced_files
+    assert sync_ledger(warehouse_dir) == ledger_before
+
+
+def sync_ledger(warehouse_dir) -> list[tuple]:
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute("select * from sync.sync_ledger order by all").fetchall()
