@@ -87,10 +87,13 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
-        return "  " + "  ".join(
-            value.rjust(width) if is_number else value.ljust(width)
-            for value, width, is_number in zip(values, widths, numeric, strict=True)
-        ).rstrip()
+        return (
+            "  "
+            + "  ".join(
+                value.rjust(width) if is_number else value.ljust(width)
+                for value, width, is_number in zip(values, widths, numeric, strict=True)
+            ).rstrip()
+        )
 
     return "\n".join([line(headers), *(line(row) for row in cells)]).rstrip()
 

@@ -231,6 +231,10 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
 
     postgres_settings = settings_for(**env)
     assert model_row_counts(postgres_settings) == model_row_counts(duckdb_settings)
+    # The files sync ran on PostgreSQL too: its ledger and run history live there.
+    assert "files        success" in completed.stdout
+    assert synced_keys(postgres_settings) == synced_keys(duckdb_settings)
+    assert len(synced_keys(postgres_settings)) == len(lead_scores(postgres_settings))
     assert data_quality(postgres_settings) == data_quality(duckdb_settings)
 
     postgres_leads, duckdb_leads = lead_scores(postgres_settings), lead_scores(duckdb_settings)
@@ -241,6 +245,16 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
         assert abs(behavior - other[1]) <= 1e-6, contact
         assert abs(lead - other[2]) <= 1e-6, contact
         assert labels == list(other[3:]), contact  # stage, grade, priority, reasons
+
+
+def synced_keys(settings) -> set[str]:
+    with connect(settings, read_only=True) as conn:
+        return {
+            key
+            for (key,) in conn.fetchall(
+                "select sync_key from sync.sync_ledger where destination = 'files'"
+            )
+        }
 
 
 def test_malformed_landing_file_stops_the_run_before_dbt(tmp_path, monkeypatch):
