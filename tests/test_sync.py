@@ -22,7 +22,7 @@ import pytest
 
 from orchestration.defs.sync.assets import sync_asset_key
 from orchestration.lib.settings import PROJECT_ROOT, Settings
-from orchestration.sync.engine import DestinationError, RetryPolicy
+from orchestration.sync.engine import DestinationError, RateLimiter, RetryPolicy
 from orchestration.sync.runner import DESTINATIONS, run_sync
 from tests.conftest import ProjectCopy, settings_for
 from tests.fakes.hubspot import FakeHubSpot
@@ -346,6 +346,70 @@ def test_files_destination_writes_only_changes(wh: Settings, tmp_path: Path):
     }
     assert run_sync("files", wh, env={}, policy=FAST).rows_sent == 0
     assert len(list((tmp_path / "sync" / "leads").glob("changes-*"))) == 1
+
+
+def test_full_resync_sends_every_row_again(wh: Settings, tmp_path: Path):
+    rows = payload(wh, "sync_files__leads")
+    run_sync("files", wh, env={}, policy=FAST)
+    again = run_sync("files", wh, env={}, policy=FAST, full_resync=True)
+    assert (again.rows_sent, again.rows_unchanged, again.rows_added) == (len(rows), len(rows), 0)
+    assert len(list((tmp_path / "sync" / "leads").glob("changes-*.parquet"))) == 2
+
+
+def set_destination(settings: Settings, destination: str, **values: object) -> None:
+    """What `dbt seed` does after an analyst edits sync_destinations.csv (the payload views
+    read the seed table, so no rebuild is needed)."""
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    with duckdb.connect(str(settings.duckdb_path)) as conn:
+        conn.execute(
+            f"update config.sync_destinations set {assignments} where destination = ?",
+            [*values.values(), destination],
+        )
+
+
+def test_hubspot_can_match_by_a_unique_custom_property_instead_of_email(wh: Settings):
+    set_destination(wh, "hubspot", match_key="external_id", id_property="leadscore_contact_id")
+    rows = payload(wh, "sync_hubspot__contacts")
+    contact_ids = {c for (c,) in query(wh, "select contact_id from marts.dim_leads")}
+    assert set(rows) == contact_ids  # the key is now the warehouse's contact id
+    with FakeHubSpot(TOKEN, unique_properties={"email", "leadscore_contact_id"}) as hubspot:
+        report = run_sync("hubspot", wh, env=hubspot_env(hubspot), policy=FAST)
+        assert report.rows_invalid == 0  # leads without a valid email can be matched now
+        assert set(hubspot.contacts) == contact_ids
+        assert {i["idProperty"] for r in hubspot.requests for i in r.body["inputs"]} == {
+            "leadscore_contact_id"
+        }
+
+
+def test_the_rate_limit_in_the_seed_spaces_the_calls(wh: Settings):
+    set_destination(wh, "hubspot", batch_size=50, max_requests_per_10s=4)
+    waits: list[float] = []
+    with FakeHubSpot(TOKEN) as hubspot:
+        report = run_sync("hubspot", wh, env=hubspot_env(hubspot), policy=FAST, sleep=waits.append)
+        assert all(len(r.body["inputs"]) <= 50 for r in hubspot.requests)
+    # 20 calls at 4 per 10 s: every call after the first four waits for a slot.
+    assert report.api_calls == 20
+    assert len(waits) == 16 and all(0 < wait <= 10 for wait in waits)
+
+
+def test_rate_limiter_allows_max_calls_per_window():
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(3, 10.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        limiter.acquire()
+    assert slept == []
+    now[0] = 4.0
+    limiter.acquire()  # the window is full until t=10
+    assert slept == [6.0]
+    now[0] = 25.0
+    limiter.acquire()
+    assert slept == [6.0]
 
 
 def test_unsubscribed_leads_get_no_outreach_fields_where_the_destination_says_so(
