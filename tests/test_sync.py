@@ -106,15 +106,20 @@ def payload_hashes(settings: Settings, model: str, unhashed: str) -> dict[str, s
         return dict(conn.execute(f"select sync_key, {hashed} from sync.{model}").fetchall())
 
 
-def test_second_run_sends_nothing_and_a_weight_change_sends_exactly_the_changed_leads(
-    project: ProjectCopy,
-):
+def built_copy(project: ProjectCopy) -> Settings:
+    """Build a copy of the project whose seeds a test edits; settings pointing at it."""
     project.build()
-    settings = settings_for(
+    return settings_for(
         LEADSCORE_TARGET="duckdb",
         LEADSCORE_DATA_DIR=str(project.root),
         LEADSCORE_DUCKDB_PATH=str(project.duckdb_path),
     )
+
+
+def test_second_run_sends_nothing_and_a_weight_change_sends_exactly_the_changed_leads(
+    project: ProjectCopy,
+):
+    settings = built_copy(project)
     before = payload(settings, "sync_hubspot__contacts")
     valid = {key for key in before if key and EMAIL.match(key)}
     assert 900 < len(valid) < len(before)  # the generator writes some invalid emails
@@ -415,12 +420,7 @@ def test_rate_limiter_allows_max_calls_per_window():
 def test_unsubscribed_leads_get_no_outreach_fields_where_the_destination_says_so(
     project: ProjectCopy,
 ):
-    project.build()
-    settings = settings_for(
-        LEADSCORE_TARGET="duckdb",
-        LEADSCORE_DUCKDB_PATH=str(project.duckdb_path),
-        LEADSCORE_DATA_DIR=str(project.root),
-    )
+    settings = built_copy(project)
     unsubscribed = {
         email
         for (email,) in query(settings, "select email from marts.dim_leads where is_unsubscribed")
