@@ -1,0 +1,47 @@
+{{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+
+-- HubSpot owners in the shape of the raw contract's crm_owners. HubSpot has no sales team or
+-- region on an owner, so both are empty and routing cannot assign these owners by team (see
+-- the README). Empty when `hubspot_owner_enabled` is false.
+{%- if var('hubspot_owner_enabled', true) %}
+{%- set owner = source('hubspot', 'owner') -%}
+{%- set columns = fivetran_columns(owner) %}
+
+with
+
+owners as (
+    select
+        {{ fivetran_text(columns, ['owner_id', 'id']) }} as owner_id,
+        nullif(trim(
+            coalesce({{ fivetran_text(columns, ['first_name']) }}, '')
+            || ' '
+            || coalesce({{ fivetran_text(columns, ['last_name']) }}, '')
+        ), '') as name,
+        {{ fivetran_text(columns, ['email']) }} as email,
+        {{ fivetran_synced_at(columns) }} as _loaded_at
+    from {{ owner }}
+    where {{ fivetran_is_live(columns) }}
+),
+
+final as (
+    select
+        -- contract columns, as text
+        owner_id,
+        name,
+        email,
+        cast(null as varchar) as team,
+        cast(null as varchar) as region,
+
+        -- lineage: the Fivetran table stands in for the landing file
+        cast(1 as bigint) as _file_id,
+        row_number() over (order by owner_id) as _source_row,
+        '{{ owner.schema }}.{{ owner.identifier }}' as _source_file,
+        _loaded_at
+    from owners
+)
+
+select * from final
+{%- else %}
+
+{{ empty_raw_rows('crm_owners') }}
+{%- endif %}
