@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- One row per live HubSpot contact id: the contact it resolves to and its email. HubSpot has
 -- already merged duplicates: the surviving contact lists the ids merged into it in
@@ -26,9 +28,9 @@ merged_entries as (
     where merged_vids is not null
 ),
 
-merges as (
+merge_map as (
     select
-        trim({{ dbt.split_part('merged_entry', "':'", 1) }}) as merged_contact_id,
+        trim(regexp_replace(merged_entry, ':.*$', '')) as merged_contact_id,
         min(canonical_contact_id) as canonical_contact_id
     from merged_entries
     group by 1
@@ -42,11 +44,11 @@ known_ids as (
     from contacts
     union all
     select
-        merges.merged_contact_id as contact_id,
+        merge_map.merged_contact_id as contact_id,
         cast(null as varchar) as email
-    from merges
+    from merge_map
     left join contacts
-        on merges.merged_contact_id = contacts.contact_id
+        on merge_map.merged_contact_id = contacts.contact_id
     where contacts.contact_id is null
 ),
 
@@ -54,18 +56,18 @@ final as (
     select
         -- ids
         known_ids.contact_id,
-        coalesce(merges.canonical_contact_id, known_ids.contact_id) as canonical_contact_id,
+        coalesce(merge_map.canonical_contact_id, known_ids.contact_id) as canonical_contact_id,
 
         -- strings
         known_ids.email,
 
         -- booleans
-        merges.canonical_contact_id is not null as is_merged
+        merge_map.canonical_contact_id is not null as is_merged
     from known_ids
-    left join merges
+    left join merge_map
         on
-            known_ids.contact_id = merges.merged_contact_id
-            and known_ids.contact_id <> merges.canonical_contact_id
+            known_ids.contact_id = merge_map.merged_contact_id
+            and known_ids.contact_id <> merge_map.canonical_contact_id
 )
 
 select * from final

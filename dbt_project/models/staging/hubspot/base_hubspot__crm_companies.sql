@@ -1,12 +1,17 @@
 {{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- HubSpot companies in the shape of the raw contract's crm_companies; soft-deleted companies
 -- are left out. Empty when `hubspot_company_enabled` is false.
-{%- if var('hubspot_company_enabled', true) %}
+{%- set enabled = var('hubspot_company_enabled', true) -%}
+{%- if enabled %}
 {%- set company = source('hubspot', 'company') -%}
 {%- set columns = fivetran_columns(company) %}
+{%- endif %}
 
 with
+{%- if enabled %}
 
 companies as (
     select
@@ -24,8 +29,10 @@ companies as (
     from {{ company }}
     where {{ fivetran_is_live(columns) }}
 ),
+{%- endif %}
 
 final as (
+    {%- if enabled %}
     select
         -- contract columns, as text
         company_id,
@@ -33,11 +40,7 @@ final as (
         domain,
         industry,
         -- HubSpot stores numbers as decimals ("250.0"); the contract wants whole employees
-        case
-            when {{ regexp_like('employee_count', "'^[0-9]+[.]0+$'") }}
-                then {{ dbt.split_part('employee_count', "'.'", 1) }}
-            else employee_count
-        end as employee_count,
+        regexp_replace(employee_count, '^([0-9]+)[.]0+$', '\1') as employee_count,
         annual_revenue,
         country,
         created_at,
@@ -49,10 +52,9 @@ final as (
         '{{ company.schema }}.{{ company.identifier }}' as _source_file,
         _loaded_at
     from companies
+    {%- else %}
+    {{ empty_raw_rows('crm_companies') }}
+    {%- endif %}
 )
 
 select * from final
-{%- else %}
-
-{{ empty_raw_rows('crm_companies') }}
-{%- endif %}

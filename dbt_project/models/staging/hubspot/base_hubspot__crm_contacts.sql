@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- HubSpot contacts in the shape of the raw contract's crm_contacts. Soft-deleted contacts and
 -- contacts HubSpot merged into another are left out (their ids resolve to the survivor, see

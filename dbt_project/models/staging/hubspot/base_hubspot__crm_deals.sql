@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- HubSpot deals in the shape of the raw contract's crm_deals; soft-deleted deals are left
 -- out. The contract has one contact and one company per deal: of the deal's associations the
@@ -7,13 +9,16 @@
 -- deal's own hs_is_closed(_won) properties. Empty when `hubspot_deal_enabled` is false.
 {%- set stages_enabled = var('hubspot_deal_pipeline_stage_enabled', true) -%}
 {%- set deal_companies_enabled = var('hubspot_deal_company_enabled', true) -%}
-{%- if var('hubspot_deal_enabled', true) %}
+{%- set enabled = var('hubspot_deal_enabled', true) -%}
+{%- if enabled %}
 {%- set deal = source('hubspot', 'deal') -%}
 {%- set deal_contact = source('hubspot', 'deal_contact') -%}
 {%- set columns = fivetran_columns(deal) -%}
 {%- set contact_columns = fivetran_columns(deal_contact) %}
+{%- endif %}
 
 with
+{%- if enabled %}
 
 deals as (
     select
@@ -76,8 +81,10 @@ stages as (
     where {{ fivetran_is_live(stage_columns) }}
 ),
 {%- endif %}
+{%- endif %}
 
 final as (
+    {%- if enabled %}
     select
         -- contract columns, as text
         deals.deal_id,
@@ -117,10 +124,9 @@ final as (
     left join stages
         on deals.stage_id = stages.stage_id
     {%- endif %}
+    {%- else %}
+    {{ empty_raw_rows('crm_deals') }}
+    {%- endif %}
 )
 
 select * from final
-{%- else %}
-
-{{ empty_raw_rows('crm_deals') }}
-{%- endif %}

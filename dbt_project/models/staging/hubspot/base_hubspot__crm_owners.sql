@@ -1,14 +1,19 @@
 {{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- HubSpot owners in the shape of the raw contract's crm_owners. HubSpot has no sales team or
 -- region on an owner, so both are empty and routing cannot assign these owners by team (see
 -- the README). Empty when `hubspot_owner_enabled` is false.
-{%- if var('hubspot_owner_enabled', true) %}
+{%- set enabled = var('hubspot_owner_enabled', true) -%}
+{%- if enabled %}
 {%- set owner = source('hubspot', 'owner') -%}
 {%- set columns = fivetran_columns(owner) %}
+{%- endif %}
 
 with
 
+{% if enabled -%}
 owners as (
     select
         {{ fivetran_text(columns, ['owner_id', 'id']) }} as owner_id,
@@ -22,8 +27,10 @@ owners as (
     from {{ owner }}
     where {{ fivetran_is_live(columns) }}
 ),
+{%- endif %}
 
 final as (
+    {%- if enabled %}
     select
         -- contract columns, as text
         owner_id,
@@ -38,10 +45,9 @@ final as (
         '{{ owner.schema }}.{{ owner.identifier }}' as _source_file,
         _loaded_at
     from owners
+    {%- else %}
+    {{ empty_raw_rows('crm_owners') }}
+    {%- endif %}
 )
 
 select * from final
-{%- else %}
-
-{{ empty_raw_rows('crm_owners') }}
-{%- endif %}

@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'hubspot') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- HubSpot activity in the shape of the raw contract's marketing_events, one row per contact
 -- and thing they did:

@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'salesforce') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- Salesforce companies in the shape of the raw contract's crm_companies: live accounts, and
 -- the company each unconverted lead names (Salesforce keeps company, industry, size and

@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'salesforce') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- Salesforce people in the shape of the raw contract's crm_contacts: live contacts, and live
 -- leads that were not converted (a converted lead is its contact, see

@@ -1,14 +1,19 @@
 {{ config(enabled=var('crm_source', 'generic') == 'salesforce') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- Salesforce opportunities in the shape of the raw contract's crm_deals (stage_name, is_won,
 -- is_closed; close_date is the closing time of a closed opportunity). The contact is the
 -- opportunity's ContactId where the org has that field, resolved through lead conversion.
 -- Empty when `salesforce_opportunity_enabled` is false.
-{%- if var('salesforce_opportunity_enabled', true) %}
+{%- set enabled = var('salesforce_opportunity_enabled', true) -%}
+{%- if enabled %}
 {%- set opportunity = source('salesforce', 'opportunity') -%}
 {%- set columns = fivetran_columns(opportunity) %}
+{%- endif %}
 
 with
+{%- if enabled %}
 
 opportunities as (
     select
@@ -25,8 +30,10 @@ opportunities as (
     from {{ opportunity }}
     where {{ fivetran_is_live(columns) }}
 ),
+{%- endif %}
 
 final as (
+    {%- if enabled %}
     select
         -- contract columns, as text
         opportunities.deal_id,
@@ -49,10 +56,9 @@ final as (
     from opportunities
     left join {{ ref('base_salesforce__person_ids') }} as person_ids
         on opportunities.contact_id = person_ids.person_id
+    {%- else %}
+    {{ empty_raw_rows('crm_deals') }}
+    {%- endif %}
 )
 
 select * from final
-{%- else %}
-
-{{ empty_raw_rows('crm_deals') }}
-{%- endif %}

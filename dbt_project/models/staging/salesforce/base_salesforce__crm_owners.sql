@@ -1,14 +1,19 @@
 {{ config(enabled=var('crm_source', 'generic') == 'salesforce') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- Active Salesforce users in the shape of the raw contract's crm_owners (inactive users cannot
 -- take new leads). The team is the user's department (routing matches it to
 -- routing_queues.owner_team, e.g. AE or SDR); the region comes from the user's country through
 -- the country_regions seed. Empty when `salesforce_user_enabled` is false.
-{%- if var('salesforce_user_enabled', true) %}
+{%- set enabled = var('salesforce_user_enabled', true) -%}
+{%- if enabled %}
 {%- set user = source('salesforce', 'user') -%}
 {%- set columns = fivetran_columns(user) %}
+{%- endif %}
 
 with
+{%- if enabled %}
 
 users as (
     select
@@ -30,8 +35,10 @@ country_regions as (
         region
     from {{ ref('country_regions') }}
 ),
+{%- endif %}
 
 final as (
+    {%- if enabled %}
     select
         -- contract columns, as text
         users.owner_id,
@@ -48,10 +55,9 @@ final as (
     from users
     left join country_regions
         on users.country = country_regions.country
+    {%- else %}
+    {{ empty_raw_rows('crm_owners') }}
+    {%- endif %}
 )
 
 select * from final
-{%- else %}
-
-{{ empty_raw_rows('crm_owners') }}
-{%- endif %}

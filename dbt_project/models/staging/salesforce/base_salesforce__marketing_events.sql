@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'salesforce') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- Salesforce activities with a lead or contact (WhoId) in the shape of the raw contract's
 -- marketing_events, attributed to the person through lead conversion:

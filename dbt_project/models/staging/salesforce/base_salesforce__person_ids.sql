@@ -1,4 +1,6 @@
 {{ config(enabled=var('crm_source', 'generic') == 'salesforce') }}
+-- Optional tables are whole CTEs inside Jinja blocks; they stay at CTE indentation.
+-- sqlfluff:indentation:template_blocks_indent:False
 
 -- One row per live Salesforce lead or contact id: the person it resolves to. A converted lead
 -- is its contact (converted_contact_id), so activity logged against the lead before the
