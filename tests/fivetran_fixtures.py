@@ -105,6 +105,7 @@ def copy_to_postgres(duckdb_path: Path, settings: Settings, schema: str) -> None
         duckdb.connect(str(duckdb_path), read_only=True) as source,
         psycopg.connect(settings.postgres.conninfo(), autocommit=True) as target,
     ):
+        target.execute("set time zone 'UTC'")  # the fixtures' naive timestamps are UTC
         target.execute(f'create schema if not exists "{schema}"')
         tables = [
             name
@@ -120,6 +121,10 @@ def copy_to_postgres(duckdb_path: Path, settings: Settings, schema: str) -> None
                 [schema, table],
             ).fetchall()
             pg_types = {name: POSTGRES_TYPES.get(kind, "text") for name, kind in columns}
+            # Fivetran's PostgreSQL destination stamps its sync time with a time zone, so the
+            # adapters' reading of time-zone-aware timestamps is exercised too.
+            if pg_types.get("_fivetran_synced") == "timestamp":
+                pg_types["_fivetran_synced"] = "timestamp with time zone"
             target.execute(
                 f'create table "{schema}"."{table}" ('
                 + ", ".join(f'"{name}" {kind}' for name, kind in pg_types.items())

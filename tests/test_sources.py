@@ -14,8 +14,10 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster_dbt import dbt_assets
 
 from orchestration.defs.dbt.project import LeadscoreTranslator, _manifest, relation_name
+from orchestration.defs.ingest.assets import ingest_landing_files
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
@@ -373,6 +375,21 @@ def test_fivetran_sources_become_connector_assets(source, tmp_path):
     assert keys == {dg.AssetKey([source, table]): "ingest" for table in FIVETRAN_TABLES[source]}
     base = manifest["nodes"]["model.leadscore.base_crm__contacts"]
     assert f"model.leadscore.base_{source}__crm_contacts" in base["depends_on"]["nodes"]
+
+    # Beside the ingest assets the graph loads: the connector's tables are external assets
+    # upstream of the adapters, and no key collides with the raw tables.
+    @dbt_assets(
+        manifest=tmp_path / "target" / "manifest.json",
+        dagster_dbt_translator=LeadscoreTranslator(),
+    )
+    def fivetran_models(context): ...
+
+    graph = dg.Definitions(assets=[ingest_landing_files, fivetran_models]).resolve_asset_graph()
+    contact = dg.AssetKey([source, "contact"])
+    assert not graph.get(contact).is_materializable
+    adapter = graph.get(dg.AssetKey(["staging", f"base_{source}__crm_contacts"]))
+    assert contact in adapter.parent_keys
+    assert graph.get(dg.AssetKey(["scoring", "dim_leads"])).is_materializable
 
 
 def test_an_unknown_crm_source_stops_the_build_with_its_name(tmp_path):
