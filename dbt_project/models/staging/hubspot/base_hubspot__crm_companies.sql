@@ -39,8 +39,7 @@ final as (
         name,
         domain,
         industry,
-        -- HubSpot stores numbers as decimals ("250.0"); the contract wants whole employees
-        regexp_replace(employee_count, '^([0-9]+)[.]0+$', '\1') as employee_count,
+        employee_count,
         annual_revenue,
         country,
         created_at,
