@@ -14,10 +14,17 @@ from orchestration.lib.settings import DBT_PROJECT_DIR
 TYPE_PREFIX = re.compile(r"^(text|integer|decimal|bigint|boolean|timestamp)\b")
 
 
+# The dbt sources that document the raw contract; the others (hubspot, salesforce) are
+# connectors' tables that adapter models map onto it.
+CONTRACT_SOURCES = ("crm", "marketing")
+
+
 def documented_sources() -> dict[str, list[dict]]:
     tables: dict[str, list[dict]] = {}
     for path in Path(DBT_PROJECT_DIR, "models").rglob("_*__sources.yml"):
         for source in yaml.safe_load(path.read_text())["sources"]:
+            if source["name"] not in CONTRACT_SOURCES:
+                continue
             for table in source["tables"]:
                 tables[table["name"]] = table["columns"]
     return tables

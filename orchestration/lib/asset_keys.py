@@ -19,6 +19,12 @@ def raw_table_key(table: str) -> dg.AssetKey:
     return dg.AssetKey([RAW_PREFIX, table])
 
 
+def fivetran_table_key(source: str, table: str) -> dg.AssetKey:
+    """Key of a table a Fivetran connector loads (dbt sources `hubspot`, `salesforce`): the
+    connector, not this project, produces it, so it is keyed by connector, apart from raw."""
+    return dg.AssetKey([source, table])
+
+
 def layer_key(layer: str, name: str) -> dg.AssetKey:
     """Key of a dbt model or seed: its layer (the Dagster group) and its name. Unlike
     dagster-dbt's default it does not contain the schema, which changes with the target."""

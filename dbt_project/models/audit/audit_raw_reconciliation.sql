@@ -1,19 +1,20 @@
 -- One row per raw table: nothing disappears between raw and staging. Every raw row is
--- staged, quarantined or merged, counted independently here and checked by a data test.
+-- staged, quarantined or merged, counted independently here and checked by a data test. With
+-- a Fivetran source (var crm_source) the raw rows are its adapter models' rows.
 with
 
 raw_counts as (
-    {% for source_name, raw_table in [
-        ('crm', 'crm_companies'),
-        ('crm', 'crm_contacts'),
-        ('crm', 'crm_deals'),
-        ('crm', 'crm_owners'),
-        ('marketing', 'marketing_events'),
+    {% for raw_table in [
+        'crm_companies',
+        'crm_contacts',
+        'crm_deals',
+        'crm_owners',
+        'marketing_events',
     ] %}
         select
             '{{ raw_table }}' as raw_table,
             count(*) as raw_rows
-        from {{ source(source_name, raw_table) }}
+        from {{ crm_raw_relation(raw_table) }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),

@@ -12,7 +12,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
 
-from orchestration.lib.asset_keys import DEFAULT_OWNERS, layer_key, raw_table_key
+from orchestration.lib.asset_keys import (
+    DEFAULT_OWNERS,
+    fivetran_table_key,
+    layer_key,
+    raw_table_key,
+)
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 from orchestration.lib.warehouse import quote_ident
 
@@ -78,15 +83,24 @@ def model_meta(name: str) -> Mapping[str, Any]:
     return node.get("config", {}).get("meta") or node.get("meta") or {}
 
 
+# dbt sources of the raw contract, loaded by the ingest assets. The other sources (hubspot,
+# salesforce) are enabled only when the dbt var `crm_source` names them.
+GENERIC_SOURCES = ("crm", "marketing")
+
+
 class LeadscoreTranslator(DagsterDbtTranslator):
-    """Sources map onto the raw assets the ingest step produces; groups follow the layers."""
+    """Sources map onto the raw assets the ingest step produces (or, with a Fivetran
+    `crm_source`, onto the connector's tables); groups follow the layers."""
 
     def __init__(self) -> None:
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return raw_table_key(dbt_resource_props["name"])
+            source, table = dbt_resource_props["source_name"], dbt_resource_props["name"]
+            if source in GENERIC_SOURCES:
+                return raw_table_key(table)
+            return fivetran_table_key(source, table)
         layer = self.get_group_name(dbt_resource_props)
         return (
             layer_key(layer, dbt_resource_props["name"])

@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_companies') }}
+    select * from {{ crm_raw_relation('crm_companies') }}
 ),
 
 typed as (

@@ -4,7 +4,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_contacts') }}
+    select * from {{ crm_raw_relation('crm_contacts') }}
 ),
 
 freemail_domains as (

@@ -3,7 +3,7 @@
 with
 
 source as (
-    select * from {{ source('crm', 'crm_owners') }}
+    select * from {{ crm_raw_relation('crm_owners') }}
 ),
 
 typed as (

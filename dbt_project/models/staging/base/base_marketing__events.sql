@@ -7,7 +7,7 @@
 with
 
 source as (
-    select * from {{ source('marketing', 'marketing_events') }}
+    select * from {{ crm_raw_relation('marketing_events') }}
 ),
 
 event_types as (

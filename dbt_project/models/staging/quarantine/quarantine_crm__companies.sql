@@ -1,2 +1,2 @@
 -- Raw crm_companies rows that cannot be used, as received, with the reason.
-{{ quarantine_rows(source('crm', 'crm_companies'), ref('base_crm__companies')) }}
+{{ quarantine_rows(crm_raw_relation('crm_companies'), ref('base_crm__companies')) }}

@@ -1,2 +1,2 @@
 -- Raw crm_deals rows that cannot be used, as received, with the reason.
-{{ quarantine_rows(source('crm', 'crm_deals'), ref('base_crm__deals')) }}
+{{ quarantine_rows(crm_raw_relation('crm_deals'), ref('base_crm__deals')) }}
