@@ -349,8 +349,14 @@ def test_generic_mode_has_no_fivetran_sources_or_adapters():
     """The project's manifest (the default crm_source) is the generic graph, unchanged."""
     manifest = _manifest()
     assert {s["source_name"] for s in manifest["sources"].values()} == {"crm", "marketing"}
-    adapters = [n for n in manifest["nodes"] if "hubspot" in n or "salesforce" in n]
+    adapters = [
+        name
+        for name, node in manifest["nodes"].items()
+        if node["fqn"][1:3] in (["staging", "hubspot"], ["staging", "salesforce"])
+    ]
     assert adapters == []
+    # (The sync payloads for HubSpot and Salesforce are destinations, not sources.)
+    assert "model.leadscore.sync_hubspot__contacts" in manifest["nodes"]
 
 
 @pytest.mark.parametrize("source", ["hubspot", "salesforce"])
