@@ -141,6 +141,8 @@ class BacktestReport:
             f"{metrics.get('window_days')} days after it (up to {metrics.get('window_end_date')}).",
             f"  baseline:  {self.baseline.rules_dir}",
             f"  candidate: {self.candidate.rules_dir}",
+            "  (leads <stage>: every lead scored on the date; the metrics below count the leads "
+            "that were not customers yet)",
             "",
         ]
         rows = [("measure", "baseline", "candidate", "change")]
