@@ -6,6 +6,8 @@ leadscore generate   write synthetic landing files
 leadscore summary    print the summary of the current warehouse
 leadscore sync       sync the marts to one or all destinations (diff-based; --dry-run,
                      --full-resync)
+leadscore backtest   score a past date with alternative rules and the current ones in a
+                     scratch warehouse and compare them (production is not touched)
 """
 
 from __future__ import annotations
@@ -266,6 +268,31 @@ def _sync(args: argparse.Namespace) -> int:
     return status
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    from orchestration.backtest.engine import BacktestError, run_backtest, write_report
+
+    settings = load_settings()
+    try:
+        report = run_backtest(
+            settings,
+            rules_dir=args.rules,
+            as_of=args.as_of,
+            baseline_dir=args.baseline,
+            window_days=args.window_days,
+            log=lambda message: print(message, flush=True),
+        )
+    except BacktestError as error:
+        print(f"backtest FAILED: {error}", file=sys.stderr)
+        return 1
+    out_dir = write_report(report, settings.data_dir)
+    print("\n" + report.summary())
+    print(
+        f"\nReport: {out_dir / 'report.json'}; leads that change stage: "
+        f"{out_dir / 'stage_changes.parquet'}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -279,12 +306,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync.add_argument("--destination", help="one destination (default: every configured one)")
     sync.add_argument("--dry-run", action="store_true", help="count and sample, send nothing")
     sync.add_argument("--full-resync", action="store_true", help="send every row again")
+    backtest = commands.add_parser(
+        "backtest", help="compare alternative rules with the current ones on a past date"
+    )
+    backtest.add_argument(
+        "--rules", type=Path, required=True, help="folder of seed CSVs laid over the shipped seeds"
+    )
+    backtest.add_argument(
+        "--as-of", type=date.fromisoformat, required=True, help="past date to score (YYYY-MM-DD)"
+    )
+    backtest.add_argument(
+        "--baseline", type=Path, default=None, help="rules to compare with (default: seeds/)"
+    )
+    backtest.add_argument(
+        "--window-days",
+        type=int,
+        default=None,
+        help="a won deal this many days after the date is a conversion (default: the dbt var "
+        "calibration_window_days, 90)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "run":
         return _run(args)
     if args.command == "sync":
         return _sync(args)
+    if args.command == "backtest":
+        return _backtest(args)
     if args.command == "generate":
         _generate(args, args.out or load_settings().landing_dir)
         return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
+from orchestration.defs.backtest.assets import BACKTEST_GROUP, BACKTEST_JOB_NAME
 from orchestration.defs.ingest.contract import RAW_CONTRACT
 from orchestration.lib.asset_keys import raw_table_key
 from orchestration.sync.runner import DESTINATIONS
@@ -15,13 +16,25 @@ def asset_graph():
     return defs.resolve_asset_graph()
 
 
-def test_definitions_load_and_the_refresh_job_covers_every_asset():
+def test_definitions_load_and_the_refresh_job_covers_every_asset_but_the_backtest():
     defs.validate_loadable(defs)
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
     graph = asset_graph()
-    assert set(job.asset_layer.asset_graph.get_all_asset_keys()) >= set(
-        graph.materializable_asset_keys
+    backtest = {node.key for node in graph.asset_nodes if node.group_name == BACKTEST_GROUP}
+    assert backtest == {dg.AssetKey(["backtest", "rules_backtest"])}
+    assert set(job.asset_layer.asset_graph.get_all_asset_keys()) >= (
+        set(graph.materializable_asset_keys) - backtest
     )
+
+
+def test_the_backtest_runs_only_in_its_own_job():
+    """A scheduled refresh must never run a backtest (it needs config and scores the past)."""
+    backtest = dg.AssetKey(["backtest", "rules_backtest"])
+    for job_name in (REFRESH_JOB_NAME, "refresh_new_events"):
+        keys = defs.resolve_job_def(job_name).asset_layer.asset_graph.get_all_asset_keys()
+        assert backtest not in set(keys), job_name
+    own = defs.resolve_job_def(BACKTEST_JOB_NAME).asset_layer.asset_graph.get_all_asset_keys()
+    assert set(own) == {backtest}
 
 
 def test_raw_tables_are_ingest_assets_and_dbt_staging_depends_on_them():
@@ -45,6 +58,7 @@ def test_layers_are_groups():
     assert groups[dg.AssetKey(["scoring", "int_scoring__rule_activity_by_day"])] == "scoring"
     assert groups[dg.AssetKey(["segments", "mart_lead_segments"])] == "segments"
     assert groups[dg.AssetKey(["report", "lead_segment_report"])] == "report"
+    assert groups[dg.AssetKey(["calibration", "mart_calibration_by_band"])] == "calibration"
 
 
 def test_report_assets_run_after_the_marts_they_read():

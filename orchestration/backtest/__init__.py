@@ -1,0 +1,1 @@
+"""Backtesting a rule change against history before it is published."""
