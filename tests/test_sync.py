@@ -149,7 +149,8 @@ def test_second_run_sends_nothing_and_a_weight_change_sends_exactly_the_changed_
             return rows
 
         project.edit_seed("scoring_behavior_rules", double_pricing_page)
-        project.build()
+        rebuilt = project.dbt("build", "--select", "scoring_behavior_rules+")
+        assert rebuilt.returncode == 0, rebuilt.stdout[-4000:]
         after = payload(settings, "sync_hubspot__contacts")
         hashed = [name for name in next(iter(after.values())) if name != HUBSPOT_UNHASHED]
         expected = {
@@ -417,16 +418,12 @@ def test_rate_limiter_allows_max_calls_per_window():
     assert slept == [6.0]
 
 
-def test_unsubscribed_leads_get_no_outreach_fields_where_the_destination_says_so(
-    project: ProjectCopy,
-):
-    settings = built_copy(project)
+def test_unsubscribed_leads_get_no_outreach_fields_where_the_destination_says_so(wh: Settings):
     unsubscribed = {
-        email
-        for (email,) in query(settings, "select email from marts.dim_leads where is_unsubscribed")
+        email for (email,) in query(wh, "select email from marts.dim_leads where is_unsubscribed")
     }
-    hubspot = payload(settings, "sync_hubspot__contacts")
-    files = payload(settings, "sync_files__leads")
+    hubspot = payload(wh, "sync_hubspot__contacts")
+    files = payload(wh, "sync_files__leads")
     assert unsubscribed and unsubscribed <= set(hubspot)
     for key, row in hubspot.items():  # HubSpot suppresses outreach (seed default)
         if key in unsubscribed:
@@ -437,15 +434,8 @@ def test_unsubscribed_leads_get_no_outreach_fields_where_the_destination_says_so
             assert row["leadscore_sales_action"] is not None
     assert all(row["sales_action"] is not None for row in files.values())  # files do not
 
-    def allow_outreach(rows):
-        for row in rows:
-            if row["destination"] == "hubspot":
-                row["suppress_outreach_when_unsubscribed"] = "false"
-        return rows
-
-    project.edit_seed("sync_destinations", allow_outreach)
-    project.build()
-    hubspot = payload(settings, "sync_hubspot__contacts")
+    set_destination(wh, "hubspot", suppress_outreach_when_unsubscribed=False)
+    hubspot = payload(wh, "sync_hubspot__contacts")
     assert all(hubspot[key]["leadscore_sales_action"] is not None for key in unsubscribed)
 
 
@@ -545,33 +535,29 @@ def test_a_sync_killed_mid_run_loses_nothing_and_the_ledger_matches_the_destinat
 
 
 def test_dagster_syncs_each_configured_destination_with_metadata_and_skips_the_others(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    wh: Settings, monkeypatch: pytest.MonkeyPatch
 ):
+    """The sync assets materialized by Dagster (after a dbt build; that the blocking checks
+    stop them is tests/test_quality.py's bad-batch test)."""
     import dagster as dg
 
-    from orchestration.definitions import REFRESH_JOB_NAME, defs
-    from orchestration.demo.generator import generate_demo_data
-    from tests.conftest import INFO_LOGS, TODAY
+    from orchestration.defs.sync.assets import SYNC_ASSETS
 
-    landing = tmp_path / "landing"
-    generate_demo_data(landing, contacts=500, events=10_000, seed=9, as_of=TODAY, progress=False)
     for name in (
         "LEADSCORE_SALESFORCE_TOKEN",
         "LEADSCORE_WEBHOOK_URL",
         "LEADSCORE_SYNC_PG_CONNINFO",
     ):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LEADSCORE_TARGET", "duckdb")
-    monkeypatch.setenv("LEADSCORE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("LEADSCORE_LANDING_DIR", str(landing))
-    job = defs.resolve_job_def(REFRESH_JOB_NAME)
+    for name, value in wh.dbt_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEADSCORE_DATA_DIR", str(wh.data_dir))
 
     with FakeHubSpot(TOKEN) as hubspot:
         for name, value in hubspot_env(hubspot).items():
             monkeypatch.setenv(name, value)
         results = [
-            job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config=INFO_LOGS)
-            for _ in range(2)
+            dg.materialize(SYNC_ASSETS, instance=dg.DagsterInstance.ephemeral()) for _ in range(2)
         ]
         first, second = (
             {
@@ -581,10 +567,10 @@ def test_dagster_syncs_each_configured_destination_with_metadata_and_skips_the_o
             }
             for result in results
         )
+        assert all(result.success for result in results)
         assert set(first) == {"files", "hubspot"}  # the others have no connection settings
-        here = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(tmp_path))
-        [(leads,)] = query(here, "select count(*) from marts.dim_leads")
-        assert first["files"]["sent"] == leads > 450  # every lead, once
+        [(leads,)] = query(wh, "select count(*) from marts.dim_leads")
+        assert first["files"]["sent"] == leads > 900  # every lead, once
         for metadata in first.values():
             assert {"sent", "unchanged", "failed", "duration_seconds"} <= set(metadata)
         assert first["hubspot"]["sent"] == len(hubspot.contacts) + first["hubspot"]["rejected"]
