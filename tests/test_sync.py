@@ -218,7 +218,6 @@ def test_per_record_errors_are_logged_and_retried_on_later_runs(wh: Settings):
     assert 0 < len(hot) < len(rows)
     with FakeSalesforce(
         TOKEN,
-        sobjects={"Lead": {_sf(name) for name in next(iter(rows.values()))} | {"Leadscore_Id__c"}},
         max_text_length=100_000,
         reject_values={"Segment__c": "Enterprise Hot"},
     ) as salesforce:
@@ -247,11 +246,6 @@ def test_per_record_errors_are_logged_and_retried_on_later_runs(wh: Settings):
         stored = salesforce.records[("Lead", next(iter(hot)))]
         assert stored["Segment__c"] == "Enterprise Hot"
         assert run_sync("salesforce", wh, env=env, policy=FAST).rows_sent == 0
-
-
-def _sf(column: str) -> str:
-    base, suffix, rest = column.partition("__")
-    return "_".join(p[:1].upper() + p[1:] for p in base.split("_")) + suffix + rest
 
 
 def test_a_batch_the_destination_refuses_is_split_until_the_bad_rows_stand_alone(

@@ -24,6 +24,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.lib.files import write_atomically
 from orchestration.lib.warehouse import quote_ident
 from orchestration.sync.engine import (
     BatchRejectedError,
@@ -416,24 +417,17 @@ class FilesDestination(Destination):
         self._batches += 1
         return self.directory / f"{prefix}-{self._stamp}-{self._batches:05d}.{suffix}"
 
-    @staticmethod
-    def _write(path: Path, write) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        write(temporary)
-        temporary.replace(path)
-
     def send(self, batch: Sequence[SyncRecord]) -> list[Rejection]:
         key = self.config.id_property
         rows = [{key: r.key, **r.values, "_change": r.change} for r in batch]
         table = pa.Table.from_pylist(rows)
         path = self._path("changes", self.format)
         if self.format == "parquet":
-            self._write(path, lambda p: pq.write_table(table, p))
+            write_atomically(path, lambda p: pq.write_table(table, p))
         else:
             import pyarrow.csv as pa_csv
 
-            self._write(path, lambda p: pa_csv.write_csv(table, p))
+            write_atomically(path, lambda p: pa_csv.write_csv(table, p))
         self.written.append(path)
         return []
 
@@ -446,5 +440,5 @@ class FilesDestination(Destination):
                 writer.writerow([self.config.id_property])
                 writer.writerows([k] for k in keys)
 
-        self._write(path, write)
+        write_atomically(path, write)
         self.written.append(path)

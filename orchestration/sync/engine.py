@@ -48,6 +48,8 @@ KEY_COLUMN = "sync_key"
 _HASH = "_payload_hash"
 _CHANGE = "_change"
 _KEY_COUNT = "_key_count"
+# The run's diff, computed once (a temporary table: gone with the connection).
+_DIFF_TABLE = "_leadscore_sync_diff"
 
 
 class RetryableError(Exception):
@@ -212,9 +214,7 @@ def mask_key(key: str | None) -> str | None:
 
 
 def _json_ready(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetimes too
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
@@ -269,8 +269,8 @@ class SyncEngine:
         conn: WarehouseConnection,
         destination: Destination,
         *,
-        payload_relation: str,
         schema: str,
+        payload_table: str,
         options: SyncOptions | None = None,
         policy: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
@@ -280,8 +280,8 @@ class SyncEngine:
     ):
         self.conn = conn
         self.destination = destination
-        self.payload = payload_relation
         self.schema = schema
+        self.payload_table = payload_table
         self.options = options or SyncOptions()
         self.policy = policy or RetryPolicy()
         self.limiter = limiter or RateLimiter(None)
@@ -289,6 +289,7 @@ class SyncEngine:
         self._sleep = sleep
         self._rng = random.Random(seed)
         self._s = quote_ident(schema)
+        self.payload = f"{self._s}.{quote_ident(payload_table)}"
 
     # -- public -----------------------------------------------------------------------------
 
@@ -310,6 +311,7 @@ class SyncEngine:
             report.error = f"{type(error).__name__}: {error}"[:2000]
             raise
         finally:
+            self.conn.execute(f"drop table if exists {_DIFF_TABLE}")
             report.duration_seconds = time.monotonic() - started
             self._finish_run(report)
             self.destination.close()
@@ -379,8 +381,7 @@ class SyncEngine:
             raise DestinationError(report.error)
 
     def _payload_columns(self) -> list[str]:
-        schema, _, table = self.payload.partition(".")
-        columns = self.conn.table_columns(schema.strip('"'), table.strip('"'))
+        columns = self.conn.table_columns(self.schema, self.payload_table)
         if not columns:
             raise DestinationError(f"payload model {self.payload} not found; run dbt build first")
         if KEY_COLUMN not in columns:
@@ -410,16 +411,19 @@ class SyncEngine:
         return "'" + self.destination.name.replace("'", "''") + "'"
 
     def _diff(self, columns: Sequence[str]) -> tuple[dict[str, int], pa.Table]:
-        diff = self._diff_sql(columns)
+        """Hash the payload and compare it with the ledger once, into a temporary table that
+        the counts, the rows to send and the removed keys are read from."""
+        self.conn.execute(f"drop table if exists {_DIFF_TABLE}")
+        self.conn.execute(f"create temporary table {_DIFF_TABLE} as {self._diff_sql(columns)}")
         counts = {
             change: int(n)
             for change, n in self.conn.fetchall(
-                f"select {_CHANGE}, count(*) from ({diff}) as diff group by {_CHANGE}"
+                f"select {_CHANGE}, count(*) from {_DIFF_TABLE} group by {_CHANGE}"
             )
         }
         where = "" if self.options.full_resync else f"where {_CHANGE} <> 'unchanged'"
         changed = self.conn.fetch_arrow(
-            f"select * from ({diff}) as diff {where} order by {KEY_COLUMN}"
+            f"select * from {_DIFF_TABLE} {where} order by {KEY_COLUMN}"
         )
         return counts, changed
 
@@ -427,8 +431,8 @@ class SyncEngine:
         rows = self.conn.fetchall(
             f"select sync_key from {self._s}.{LEDGER_TABLE} as ledger "
             f"where destination = {self._literal()} and not exists ("
-            f"select 1 from {self.payload} as payload "
-            f"where payload.{KEY_COLUMN} = ledger.sync_key) order by sync_key"
+            f"select 1 from {_DIFF_TABLE} as diff "
+            f"where diff.{KEY_COLUMN} = ledger.sync_key) order by sync_key"
         )
         return [key for (key,) in rows]
 

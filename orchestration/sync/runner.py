@@ -150,7 +150,7 @@ def run_sync(
     settings = settings or load_settings()
     env = os.environ if env is None else env
     log = log or logging.getLogger("leadscore.sync")
-    schema, _ = relation_parts(spec.payload_model)
+    schema, payload_table = relation_parts(spec.payload_model)
     unhashed = tuple((model_meta(spec.payload_model).get("sync") or {}).get("unhashed", ()))
 
     with connect(settings) as conn:
@@ -169,8 +169,8 @@ def run_sync(
         engine = SyncEngine(
             conn,
             destination,
-            payload_relation=relation_name(spec.payload_model),
             schema=schema,
+            payload_table=payload_table,
             options=SyncOptions(
                 dry_run=dry_run,
                 full_resync=full_resync,

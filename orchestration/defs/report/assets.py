@@ -2,8 +2,6 @@
 report. Both read the warehouse read-only after dbt has finished, and write their files
 atomically (a temporary file renamed into place), so a reader never sees half a file."""
 
-from pathlib import Path
-
 import dagster as dg
 import pyarrow.parquet as pq
 
@@ -11,19 +9,13 @@ from orchestration.defs.dbt.assets import dbt_key
 from orchestration.defs.dbt.project import relation_name
 from orchestration.defs.report.html import ReportData, render_report
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL
+from orchestration.lib.files import write_atomically
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
 EXPORT_MODELS = ("mart_lead_segments", "mart_segment_summary", "mart_accounts")
 REPORT_MODELS = ("dim_leads", "mart_lead_segments", "mart_segment_summary")
 REPORT_FILE = "lead_segment_report.html"
-
-
-def _write_atomically(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    write(temporary)
-    temporary.replace(path)
 
 
 @dg.asset(
@@ -43,7 +35,7 @@ def bi_parquet_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     with connect(settings, read_only=True) as conn:
         for model in EXPORT_MODELS:
             table = conn.fetch_arrow(f"select * from {relation_name(model)}")
-            _write_atomically(out_dir / f"{model}.parquet", lambda p, t=table: pq.write_table(t, p))
+            write_atomically(out_dir / f"{model}.parquet", lambda p, t=table: pq.write_table(t, p))
             rows[model] = table.num_rows
             context.log.info(f"exported {table.num_rows:,} rows of {model}")
     return dg.MaterializeResult(
@@ -120,7 +112,7 @@ def lead_segment_report(context: dg.AssetExecutionContext) -> dg.MaterializeResu
         data = load_report_data(conn)
     path = settings.data_dir / "reports" / REPORT_FILE
     html = render_report(data)
-    _write_atomically(path, lambda p: p.write_text(html, encoding="utf-8"))
+    write_atomically(path, lambda p: p.write_text(html, encoding="utf-8"))
     context.log.info(f"wrote the report to {path}")
     return dg.MaterializeResult(
         metadata={
