@@ -51,6 +51,16 @@ class Settings:
     duckdb_path: Path
     raw_schema: str
     postgres: PostgresSettings
+    # DuckDB's memory limit (a size such as 4GB, or a share of RAM such as 50%) and worker
+    # threads (None: every core); dbt's profile reads the same variables.
+    duckdb_memory_limit: str = "80%"
+    duckdb_threads: int | None = None
+
+    def duckdb_config(self) -> dict[str, str | int]:
+        config: dict[str, str | int] = {"memory_limit": self.duckdb_memory_limit}
+        if self.duckdb_threads is not None:
+            config["threads"] = self.duckdb_threads
+        return config
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for a dbt subprocess, so its profile resolves to this warehouse."""
@@ -63,6 +73,12 @@ class Settings:
             "LEADSCORE_PG_USER": self.postgres.user,
             "LEADSCORE_PG_DBNAME": self.postgres.dbname,
             "LEADSCORE_PG_SCHEMA": self.postgres.schema,
+            "LEADSCORE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            **(
+                {"LEADSCORE_DUCKDB_THREADS": str(self.duckdb_threads)}
+                if self.duckdb_threads is not None
+                else {}
+            ),
         }
 
     def describe_warehouse(self) -> str:
@@ -81,6 +97,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"use one of {', '.join(TARGETS)}"
         )
     data_dir = Path(env.get("LEADSCORE_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    threads = env.get("LEADSCORE_DUCKDB_THREADS", "").strip()
+    if threads and (not threads.isdigit() or int(threads) < 1):
+        raise ValueError(f"LEADSCORE_DUCKDB_THREADS={threads!r} must be a whole number >= 1")
     return Settings(
         target=target,
         data_dir=data_dir,
@@ -94,4 +113,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             dbname=env.get("LEADSCORE_PG_DBNAME", "test"),
             schema=env.get("LEADSCORE_PG_SCHEMA", "public"),
         ),
+        duckdb_memory_limit=env.get("LEADSCORE_DUCKDB_MEMORY_LIMIT", "").strip() or "80%",
+        duckdb_threads=int(threads) if threads else None,
     )

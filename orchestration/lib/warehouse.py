@@ -130,6 +130,10 @@ def connect(settings: Settings, *, read_only: bool = False) -> Iterator[Warehous
             )
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         raw = duckdb.connect(str(settings.duckdb_path), read_only=read_only)
+        # SET, not connect(config=...): DuckDB refuses a second connection to an open file
+        # with a different configuration.
+        for name, value in settings.duckdb_config().items():
+            raw.execute(f"set {name} = '{value}'")
         try:
             yield WarehouseConnection("duckdb", raw)
         finally:
