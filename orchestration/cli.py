@@ -211,8 +211,34 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nrefresh succeeded in {elapsed:.1f} s (Dagster run {result.run_id})")
     print(f"Loaded this run: {loaded:,} raw rows from {files} new landing file(s)\n")
     print(summary_text(settings))
+    print("\n" + _predictive_text(result))
     print("\n" + _sync_text(result))
     return 0
+
+
+def _predictive_text(result) -> str:
+    """What the predictive asset of the run did (from its Dagster metadata)."""
+    events = result.asset_materializations_for_node("predictive__lead_conversion_model")
+    if not events:
+        return "Predictive score: not run"
+    meta = {key: value.value for key, value in events[-1].metadata.items()}
+    if meta["status"] != "trained":
+        return f"Predictive score: not trained ({meta['reason']})"
+
+    def auc(name: str) -> str:
+        return "n/a" if meta.get(name) is None else f"{meta[name]:.3f}"
+
+    rule = auc("rule_score_auc")
+    if rule == "n/a":
+        rule += " (no score snapshot of that date: see Calibration in the README)"
+    return (
+        f"Predictive score ({meta['model_type']}, marts.predictive_lead_scores): "
+        f"{int(meta['scored_leads']):,} leads scored; trained on "
+        f"{int(meta['training_examples']):,} examples with "
+        f"{int(meta['training_conversions']):,} conversions.\n"
+        f"Held out {meta['holdout_date']}: model AUC {auc('holdout_auc')}, rule score AUC "
+        f"{rule} (model card: marts.predictive_model_card)"
+    )
 
 
 def _sync_text(result) -> str:

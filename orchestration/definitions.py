@@ -15,6 +15,7 @@ from orchestration.defs.backtest.assets import backtest_job, rules_backtest
 from orchestration.defs.dbt.assets import leadscore_dbt_models
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.predictive.assets import lead_conversion_model
 from orchestration.defs.quality.checks import QUALITY_CHECKS
 from orchestration.defs.report.assets import bi_parquet_export, lead_segment_report
 from orchestration.defs.sync.assets import SYNC_ASSETS
@@ -28,6 +29,7 @@ defs = dg.Definitions(
         bi_parquet_export,
         lead_segment_report,
         *SYNC_ASSETS,
+        lead_conversion_model,
         rules_backtest,
     ],
     asset_checks=QUALITY_CHECKS,

@@ -1,8 +1,9 @@
 """Calibration marts on generated data, point-in-time: scores from the snapshot of an
 evaluation date E, outcomes from the won deals of the 90 days after it.
 
-One copy of the dbt project is built twice against a DuckDB file loaded from 1,000 generated
-contacts: as of E (which writes E's score snapshot) and as of today (which evaluates it).
+One copy of the dbt project is built twice against a DuckDB file loaded from 4,000 generated
+contacts (enough conversions in one 90-day window for bands to be more than noise): as of E
+(which writes E's score snapshot) and as of today (which evaluates it).
 Every figure the marts show is recomputed here in Python from the score history and the
 staged deals, with the thresholds and targets read from the seed CSVs."""
 
@@ -11,14 +12,16 @@ from __future__ import annotations
 import csv
 import shutil
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
+from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import TRUTH_FILE, generate_demo_data
 from orchestration.lib.settings import PROJECT_ROOT
-from tests.conftest import TODAY, ProjectCopy
+from orchestration.lib.warehouse import connect
+from tests.conftest import TODAY, ProjectCopy, settings_for
 
+CONTACTS, EVENTS, SEED = 4_000, 120_000, 11
 WINDOW_DAYS = 90  # the default of the dbt var calibration_window_days
 EVALUATION_DATE = TODAY - timedelta(days=WINDOW_DAYS)
 MARTS = (
@@ -39,12 +42,23 @@ def _rows(project: ProjectCopy, sql: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def calibrated(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFactory):
+def calibrated(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("calibration")
     ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
     for folder in ("dbt_project", "seeds", "macros"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
-    shutil.copy(loaded_warehouse, root / "warehouse.duckdb")
+    generate_demo_data(
+        root / "landing",
+        contacts=CONTACTS,
+        events=EVENTS,
+        seed=SEED,
+        as_of=TODAY,
+        progress=False,
+        truth_dir=root / "truth",
+    )
+    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root))
+    with connect(settings) as conn:
+        ingest_landing(conn, root / "landing", "raw", log=lambda message: None)
     project = ProjectCopy(root, root / "warehouse.duckdb")
     project.build(as_of=EVALUATION_DATE)
     project.build(as_of=TODAY)
@@ -138,21 +152,11 @@ def test_conversion_rises_with_score_band(calibrated, expected):
     )
 
 
-def test_score_bands_follow_the_generators_hidden_propensity(calibrated, tmp_path: Path):
-    """The same generator call as the loaded warehouse, this time with its ground truth."""
-    _, marts = calibrated
-    generate_demo_data(
-        tmp_path / "landing",
-        contacts=1_000,
-        events=30_000,
-        seed=11,
-        as_of=TODAY,
-        progress=False,
-        truth_dir=tmp_path / "truth",
-    )
-    with (tmp_path / "truth" / TRUTH_FILE).open(newline="") as handle:
+def test_score_bands_follow_the_generators_hidden_propensity(calibrated):
+    """The generator's ground truth (never loaded) against the bands."""
+    project, marts = calibrated
+    with (project.root / "truth" / TRUTH_FILE).open(newline="") as handle:
         propensity = {row["contact_id"]: float(row["propensity"]) for row in csv.DictReader(handle)}
-    project, _ = calibrated
     by_band: dict[int, list[float]] = {}
     for contact, floor in project.query(
         "select contact_id, band_floor from intermediate.int_calibration__scored_outcomes"

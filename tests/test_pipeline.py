@@ -4,6 +4,7 @@ runs of the refresh job, real dbt builds, DuckDB and PostgreSQL from the same la
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -237,6 +238,17 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
     assert len(synced_keys(postgres_settings)) == len(lead_scores(postgres_settings))
     assert data_quality(postgres_settings) == data_quality(duckdb_settings)
 
+    # The predictive model trains on PostgreSQL from the same examples to the same scores,
+    # up to float noise (the engines sum decayed counts in different orders): log-odds within
+    # 0.001, i.e. probabilities within 0.1% of each other.
+    assert "Predictive score (logistic_regression" in completed.stdout
+    postgres_predictions = predictions(postgres_settings)
+    duckdb_predictions = predictions(duckdb_settings)
+    assert postgres_predictions.keys() == duckdb_predictions.keys()
+    assert len(postgres_predictions) > 15_000
+    for contact, probability in duckdb_predictions.items():
+        assert abs(logit(postgres_predictions[contact]) - logit(probability)) < 1e-3, contact
+
     postgres_leads, duckdb_leads = lead_scores(postgres_settings), lead_scores(duckdb_settings)
     assert postgres_leads.keys() == duckdb_leads.keys()
     for contact, (fit, behavior, lead, *labels) in duckdb_leads.items():
@@ -245,6 +257,19 @@ def test_postgres_builds_the_same_rows_from_the_same_files(
         assert abs(behavior - other[1]) <= 1e-6, contact
         assert abs(lead - other[2]) <= 1e-6, contact
         assert labels == list(other[3:]), contact  # stage, grade, priority, reasons
+
+
+def logit(probability: float) -> float:
+    return math.log(probability / (1 - probability))
+
+
+def predictions(settings) -> dict[str, float]:
+    with connect(settings, read_only=True) as conn:
+        return dict(
+            conn.fetchall(
+                "select contact_id, conversion_probability from marts.predictive_lead_scores"
+            )
+        )
 
 
 def synced_keys(settings) -> set[str]:

@@ -229,7 +229,12 @@ FREEMAIL_LIFT = -0.8
 
 OPEN_DEAL_BASE, OPEN_DEAL_SLOPE = 0.012, 0.35
 LOST_DEAL_BASE, LOST_DEAL_SLOPE = 0.025, 0.5
-WON_DEAL_START = (0.55, 0.9)  # deal created at this fraction of the contact's lifetime
+# A converter's won deal opens a lognormal buying journey after the contact is created (median
+# WON_JOURNEY_MEDIAN_DAYS), so conversions spread over the whole history as they do in a real
+# funnel; a journey longer than the contact has lived is squeezed to WON_DEAL_LATEST of it.
+WON_JOURNEY_MEDIAN_DAYS = 45
+WON_JOURNEY_LOG_SIGMA = 0.7
+WON_DEAL_LATEST = 0.9
 LOST_DEAL_START = (0.1, 0.7)
 OPEN_DEAL_RECENT_DAYS = 120
 SALES_CYCLE_LOG_MU = math.log(30)
@@ -900,8 +905,11 @@ def _plan_deals(
     )
     won, open_, lost = (np.flatnonzero(mask) for mask in (converted, is_open, is_lost))
 
+    journey = rng.lognormal(
+        math.log(WON_JOURNEY_MEDIAN_DAYS * SECONDS_PER_DAY), WON_JOURNEY_LOG_SIGMA, len(won)
+    )
     won_created = created[won] + np.floor(
-        lifetime[won] * rng.uniform(*WON_DEAL_START, len(won))
+        np.minimum(journey, WON_DEAL_LATEST * lifetime[won])
     ).astype(np.int64)
     lost_created = created[lost] + np.floor(
         lifetime[lost] * rng.uniform(*LOST_DEAL_START, len(lost))

@@ -1,0 +1,1 @@
+"""The predictive score as an asset of the refresh (group predictive)."""

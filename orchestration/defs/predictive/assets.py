@@ -1,0 +1,92 @@
+"""The predictive model as a Dagster asset. It reads the features dbt built (read-only while
+it trains), then writes the predictions, the model card and its calibration next to the marts.
+Nothing downstream depends on it, so a model that cannot train yet never holds up the
+refresh: it says why and the run goes on."""
+
+import dagster as dg
+
+from orchestration.defs.dbt.assets import dbt_key
+from orchestration.defs.dbt.project import relation_name, relation_parts
+from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, layer_key
+from orchestration.lib.settings import load_settings
+from orchestration.predictive.model import ModelResult, run_model
+
+PREDICTIVE_GROUP = "predictive"
+FEATURE_MODELS = ("int_predictive__examples", "int_predictive__behavior_features")
+
+
+def _number(value: object) -> dg.MetadataValue:
+    return dg.MetadataValue.null() if value is None else dg.MetadataValue.float(float(value))
+
+
+def model_metadata(result: ModelResult) -> dict[str, dg.MetadataValue]:
+    m = result.metrics
+    metadata: dict[str, dg.MetadataValue] = {
+        "status": dg.MetadataValue.text(result.status),
+        "reason": dg.MetadataValue.text(result.reason),
+        "model_run_id": dg.MetadataValue.text(result.run_id),
+        "model_type": dg.MetadataValue.text(result.model_type),
+        "holdout_date": dg.MetadataValue.text(str(result.holdout_date or "")),
+        "training_dates": dg.MetadataValue.text(", ".join(map(str, result.training_dates))),
+        **{
+            name: dg.MetadataValue.int(int(m[name]))
+            for name in (
+                "training_examples",
+                "training_conversions",
+                "holdout_examples",
+                "holdout_conversions",
+                "compared_examples",
+                "scored_leads",
+            )
+        },
+        **{
+            name: _number(m.get(name))
+            for name in (
+                "holdout_auc",
+                "rule_score_auc",
+                "holdout_auc_all",
+                "brier_score",
+                "log_loss",
+            )
+        },
+    }
+    if result.calibration:
+        lines = ["| bin | examples | mean predicted | observed |", "|---:|---:|---:|---:|"]
+        lines += [
+            f"| {row['bin']} | {row['examples']:,} | {row['mean_predicted']:.3f} | "
+            f"{row['observed_rate']:.3f} |"
+            for row in result.calibration
+        ]
+        metadata["calibration"] = dg.MetadataValue.md("\n".join(lines))
+    if result.weights:
+        lines = ["| feature | weight |", "|---|---:|"]
+        lines += [f"| {row['feature']} | {row['weight']:+.3f} |" for row in result.weights[:15]]
+        metadata["top_weights"] = dg.MetadataValue.md("\n".join(lines))
+    return metadata
+
+
+@dg.asset(
+    key=layer_key(PREDICTIVE_GROUP, "lead_conversion_model"),
+    group_name=PREDICTIVE_GROUP,
+    pool=WAREHOUSE_POOL,
+    deps=[dbt_key(model) for model in FEATURE_MODELS],
+    owners=DEFAULT_OWNERS,
+    kinds={"python", "scikitlearn"},
+    description="Trains a conversion model (logistic regression by default, seeds/"
+    "predictive_settings.csv) on point-in-time features of past dates, judges it on the "
+    "calibration evaluation date against the rule score, and writes per lead the probability "
+    "of a won deal within the outcome window, its top contributing factors and a blended "
+    "priority (marts.predictive_lead_scores), plus the model card (marts."
+    "predictive_model_card, marts.predictive_model_calibration). Below the configured number "
+    "of training conversions it does not train and says why.",
+)
+def lead_conversion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    result = run_model(
+        load_settings(),
+        relation=relation_name,
+        output_schema=relation_parts("dim_leads")[0],
+        log=context.log.info,
+    )
+    if not result.trained:
+        context.log.warning(f"predictive model not trained: {result.reason}")
+    return dg.MaterializeResult(metadata=model_metadata(result))

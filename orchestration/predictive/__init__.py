@@ -1,0 +1,1 @@
+"""The predictive score: a conversion model trained on point-in-time features."""
