@@ -1,0 +1,337 @@
+"""Benchmark of the scoring DAG against the floor: one hand-written query.
+
+    .venv/bin/python benchmarks/scoring_benchmark.py                       # 1M contacts, 50M events
+    .venv/bin/python benchmarks/scoring_benchmark.py --contacts 100000 --events 5000000
+
+One run generates the data (and a history ten times smaller with the same contacts), loads
+it and builds staging (reported, not compared), then measures on the same data:
+
+  floor          one hand-written DuckDB query: every contact's decayed behaviour score
+  dbt start-up   `dbt run` of one tiny model: dbt's fixed cost
+  full refresh   `dbt build` of the scoring models (models/intermediate/scoring and
+                 models/marts/scoring, tests included)
+  one new day    about 1/365 of the events added (a tenth of them late: stamped in the week
+                 before), staging rebuilt, then the same scoring build one day later
+  same, 10x      the one-day refresh on the history ten times smaller
+  dbt build      every model, plain dbt
+  Dagster        the refresh job (ingest has nothing new to load): dbt assets and checks, the
+                 Python checks, report, exports, syncs and the predictive model
+
+with wall time and peak memory (resident set of the process tree) of each, and the ratios the
+README quotes. Each step runs in its own process so peak memory is its own. Results go to
+stdout as a table and to <work dir>/benchmark.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Tests that also read models outside the selection (segments) are left out.
+SCORING_SELECTION = [
+    "path:models/intermediate/scoring",
+    "path:models/marts/scoring",
+    "--indirect-selection",
+    "cautious",
+]
+# The floor: decayed points per lead and event rule, capped, summed; the same rules the
+# models use (event rules with their event type and optional page category).
+FLOOR_SQL = """
+create or replace temp table floor_scores as
+with rules as (
+    select rule_id, event_type, page_category, cast(points as double) as points,
+           cast(half_life_days as double) as half_life_days,
+           cast(max_points as double) as max_points
+    from config.scoring_behavior_rules
+    where rule_type = 'event' and url_pattern is null
+),
+per_rule as (
+    select e.contact_id, r.rule_id, any_value(r.max_points) as max_points,
+           sum(r.points * case when r.half_life_days is null then 1 else
+               pow(0.5, epoch(timestamp '{as_of_end}' - e.occurred_at) / 86400.0
+                   / r.half_life_days) end) as points
+    from staging.stg_marketing__events as e
+    join rules as r
+      on e.event_type = r.event_type
+     and (r.page_category is null or e.page_category = r.page_category)
+    where e.occurred_at < timestamp '{as_of_end}'
+    group by e.contact_id, r.rule_id
+)
+select contact_id,
+       sum(case when max_points is null then points
+                when points >= 0 then least(points, max_points)
+                else greatest(points, -max_points) end) as behavior_score
+from per_rule
+group by contact_id
+"""
+
+# Runs a command and writes its wall time and the peak RSS of its process tree (Linux
+# ru_maxrss of the waited-for children, in KiB) to the file named first.
+MEASURE = """
+import json, resource, subprocess, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+completed = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+json.dump({"seconds": seconds, "peak_kib": peak, "returncode": completed.returncode,
+           "tail": completed.stdout[-3000:]}, open(out, "w"))
+"""
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    peak_mib: float
+    note: str = ""
+
+
+class Bench:
+    def __init__(self, work: Path, memory_limit: str | None, threads: int | None):
+        self.work = work
+        self.steps: list[Step] = []
+        self.env = {**os.environ, "LEADSCORE_TARGET": "duckdb"}
+        if memory_limit:
+            self.env["LEADSCORE_DUCKDB_MEMORY_LIMIT"] = memory_limit
+        if threads:
+            self.env["LEADSCORE_DUCKDB_THREADS"] = str(threads)
+        self.bin = Path(sys.executable).parent
+
+    def measure(self, name: str, cmd: list[str], env: dict[str, str], note: str = "") -> Step:
+        out = self.work / "_measure.json"
+        print(f"  {name} ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-c", MEASURE, str(out), *cmd], env=env, check=True, cwd=ROOT
+        )
+        result = json.loads(out.read_text())
+        if result["returncode"] != 0:
+            raise SystemExit(f"{name} failed:\n{result['tail']}")
+        step = Step(name, result["seconds"], result["peak_kib"] / 1024, note)
+        self.steps.append(step)
+        print(f"    {step.seconds:8.2f} s  {step.peak_mib:8.0f} MiB", flush=True)
+        return step
+
+    def dbt(self, name: str, warehouse: Path, as_of: date, *args: str, note: str = "") -> Step:
+        env = {
+            **self.env,
+            "LEADSCORE_DUCKDB_PATH": str(warehouse),
+            "LEADSCORE_AS_OF_DATE": as_of.isoformat(),
+        }
+        cmd = [
+            str(self.bin / "dbt"),
+            *args,
+            "--project-dir",
+            str(ROOT / "dbt_project"),
+            "--profiles-dir",
+            str(ROOT / "dbt_project"),
+        ]
+        return self.measure(name, cmd, env, note)
+
+
+def generate(landing: str, contacts: str, events: str, seed: str, as_of: str) -> None:
+    from orchestration.demo.generator import generate_demo_data
+
+    generate_demo_data(
+        Path(landing),
+        contacts=int(contacts),
+        events=int(events),
+        seed=int(seed),
+        as_of=date.fromisoformat(as_of),
+        fmt="parquet",
+        chunk_size=5_000_000,
+        progress=False,
+    )
+
+
+def load(data_dir: str, landing: str) -> None:
+    from orchestration.defs.ingest.loader import ingest_landing
+    from orchestration.lib.settings import load_settings
+    from orchestration.lib.warehouse import connect
+
+    settings = load_settings({**os.environ, "LEADSCORE_DATA_DIR": data_dir})
+    with connect(settings) as conn:
+        ingest_landing(conn, Path(landing), "raw", log=lambda message: None)
+
+
+def add_one_day(warehouse: Path, landing: Path, as_of: date, share: float, seed: int) -> int:
+    """A landing file of the next day's events: a sample of `share` of the history with new
+    ids, nine in ten stamped on the new day and one in ten late (the week before)."""
+    import duckdb
+
+    day = as_of + timedelta(days=1)
+    path = landing / "marketing_events" / f"day-{day.isoformat()}.parquet"
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute(f"select setseed({(seed % 1000) / 1000})")
+        conn.execute(f"""
+            copy (
+                select
+                    'N' || event_id as event_id, contact_id, email, event_type, page_url,
+                    page_category, campaign_id,
+                    strftime(
+                        case when random() < 0.1
+                            then timestamp '{day}' - interval 7 day
+                                 + to_seconds(cast(floor(random() * 6 * 86400) as bigint))
+                            else timestamp '{day}'
+                                 + to_seconds(cast(floor(random() * 86399) as bigint))
+                        end, '%Y-%m-%d %H:%M:%S') as occurred_at
+                from raw.marketing_events using sample {share * 100:.6f} percent (bernoulli)
+            ) to '{path}' (format parquet)
+        """)
+        [(rows,)] = conn.execute(f"select count(*) from '{path}'").fetchall()
+    return rows
+
+
+def run_history(
+    bench: Bench, label: str, contacts: int, events: int, seed: int, as_of: date, full: bool
+) -> dict[str, Step]:
+    data_dir = bench.work / label
+    shutil.rmtree(data_dir, ignore_errors=True)
+    landing = data_dir / "landing"
+    warehouse = data_dir / "warehouse.duckdb"
+    env = {**bench.env, "LEADSCORE_DATA_DIR": str(data_dir)}
+    print(f"{label}: {contacts:,} contacts, {events:,} events", flush=True)
+    steps: dict[str, Step] = {}
+
+    def python(name: str, fn: str, *args: str) -> Step:
+        return bench.measure(
+            f"{label}: {name}", [sys.executable, __file__, "_step", fn, *args], env
+        )
+
+    steps["generate"] = python(
+        "generate", "generate", str(landing), str(contacts), str(events), str(seed), str(as_of)
+    )
+    steps["load"] = python("load raw", "load", str(data_dir), str(landing))
+    steps["seed"] = bench.dbt(f"{label}: dbt seed", warehouse, as_of, "seed")
+    steps["staging"] = bench.dbt(
+        f"{label}: dbt run staging", warehouse, as_of, "run", "-s", "path:models/staging"
+    )
+    if full:
+        steps["startup"] = bench.dbt(
+            f"{label}: dbt start-up", warehouse, as_of, "run", "-s", "stg_scoring__weights"
+        )
+        steps["floor"] = python(
+            "floor query", "floor", str(warehouse), str(as_of + timedelta(days=1))
+        )
+    steps["full"] = bench.dbt(
+        f"{label}: full refresh",
+        warehouse,
+        as_of,
+        "build",
+        "-s",
+        *SCORING_SELECTION,
+        "--full-refresh",
+    )
+    added = add_one_day(warehouse, landing, as_of, 1 / 365, seed)
+    print(f"  added {added:,} events for {as_of + timedelta(days=1)}", flush=True)
+    next_day = as_of + timedelta(days=1)
+    steps["load_day"] = python("load the new day", "load", str(data_dir), str(landing))
+    steps["staging_day"] = bench.dbt(
+        f"{label}: staging, new day", warehouse, next_day, "run", "-s", "path:models/staging"
+    )
+    steps["day"] = bench.dbt(
+        f"{label}: one new day",
+        warehouse,
+        next_day,
+        "build",
+        "-s",
+        *SCORING_SELECTION,
+        note=f"{added:,} events added",
+    )
+    if full:
+        steps["dbt_build"] = bench.dbt(f"{label}: dbt build (all)", warehouse, next_day, "build")
+        steps["dagster"] = bench.measure(
+            f"{label}: Dagster refresh",
+            [sys.executable, "-m", "orchestration.cli", "run"],
+            {**env, "LEADSCORE_AS_OF_DATE": next_day.isoformat()},
+        )
+    return steps
+
+
+def floor(warehouse: str, as_of_end: str) -> None:
+    import duckdb
+
+    from orchestration.lib.settings import load_settings
+
+    settings = load_settings()
+    with duckdb.connect(warehouse, read_only=True) as conn:
+        for name, value in settings.duckdb_config().items():
+            conn.execute(f"set {name} = '{value}'")
+        conn.execute(FLOOR_SQL.format(as_of_end=as_of_end))
+        [(leads,)] = conn.execute("select count(*) from floor_scores").fetchall()
+    print(f"floor: {leads:,} leads scored")
+
+
+STEPS = {"generate": generate, "load": load, "floor": floor}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_step"]:  # one measured step, in its own process
+        STEPS[argv[1]](*argv[2:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=50_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "data" / "benchmark")
+    parser.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 4GB (default 80%%)")
+    parser.add_argument("--threads", type=int, help="DuckDB threads (default: every core)")
+    args = parser.parse_args(argv)
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(args.work_dir, args.memory_limit, args.threads)
+    as_of = datetime.now(UTC).date() - timedelta(days=1)
+    big = run_history(bench, "full_history", args.contacts, args.events, args.seed, as_of, True)
+    small = run_history(
+        bench, "tenth_history", args.contacts, args.events // 10, args.seed, as_of, False
+    )
+    startup = big["startup"].seconds
+    ratios = {
+        "full_refresh / floor": big["full"].seconds / big["floor"].seconds,
+        "(full_refresh - dbt start-up) / floor": (big["full"].seconds - startup)
+        / big["floor"].seconds,
+        "one_day / full_refresh": big["day"].seconds / big["full"].seconds,
+        "one_day(full history) / one_day(tenth history)": big["day"].seconds / small["day"].seconds,
+        "dagster_refresh / dbt_build": big["dagster"].seconds / big["dbt_build"].seconds,
+    }
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "scale": {
+            "contacts": args.contacts,
+            "events": args.events,
+            "seed": args.seed,
+            "as_of": as_of.isoformat(),
+            "memory_limit": args.memory_limit or "80%",
+            "threads": args.threads or os.cpu_count(),
+        },
+        "steps": [asdict(step) for step in bench.steps],
+        "ratios": ratios,
+    }
+    (args.work_dir / "benchmark.json").write_text(json.dumps(report, indent=2))
+    print(f"\n{'step':48} {'seconds':>9} {'peak MiB':>9}  note")
+    for step in bench.steps:
+        print(f"{step.name:48} {step.seconds:9.2f} {step.peak_mib:9.0f}  {step.note}")
+    print()
+    for name, value in ratios.items():
+        print(f"{name:48} {value:9.2f}")
+    print(f"\nJSON: {args.work_dir / 'benchmark.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
