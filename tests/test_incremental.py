@@ -14,6 +14,7 @@ refresh again.
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from itertools import pairwise
 from pathlib import Path
 
@@ -53,8 +54,9 @@ SCORES = (
 )
 
 
-def write_batches(generated: Path, landing: Path) -> None:
-    """Split the generated files into BATCHES deliveries under landing/<table>/."""
+def write_batches(generated: Path, landing: Path) -> list[date]:
+    """Split the generated files into BATCHES deliveries under landing/<table>/; returns the
+    last day of each batch's period (today for the last)."""
     conn = duckdb.connect()
     read = "read_csv('{}', all_varchar = true, header = true)"
     events = read.format(generated / "marketing_events" / "*.csv")
@@ -107,6 +109,11 @@ def write_batches(generated: Path, landing: Path) -> None:
                 landing / "crm_contacts" / f"batch-{batch}.csv",
                 f"select * from contacts where {held_back}",
             )
+    ends = conn.execute(
+        "select batch, cast(max(try_cast(occurred_at as timestamp)) as date) from events "
+        "group by batch order by batch"
+    ).fetchall()
+    return [end for _, end in ends[:-1]] + [TODAY]
 
 
 def write(conn: duckdb.DuckDBPyConnection, path: Path, query: str) -> None:
@@ -158,8 +165,8 @@ def full_refresh_of(project: ProjectCopy, tmp_path: Path) -> ProjectCopy:
     return copy
 
 
-def dbt_ok(project: ProjectCopy, *args: str) -> str:
-    completed = project.dbt(*args)
+def dbt_ok(project: ProjectCopy, *args: str, as_of: date = TODAY) -> str:
+    completed = project.dbt(*args, as_of=as_of)
     assert completed.returncode == 0, completed.stdout[-4000:]
     return completed.stdout
 
@@ -171,7 +178,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectCopy, 
     generate_demo_data(
         generated, contacts=1_000, events=30_000, seed=23, as_of=TODAY, progress=False
     )
-    write_batches(generated, batches)
+    as_of_dates = write_batches(generated, batches)
     ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
     for folder in ("dbt_project", "seeds", "macros"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
@@ -185,7 +192,9 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectCopy, 
             ingest_landing(conn, landing, "raw", log=lambda message: None)
         if batch == 1:
             dbt_ok(project, "seed")
-        dbt_ok(project, "run", *SELECT)
+        # Each refresh scores as of the end of its batch's period (the last one as of today),
+        # so the behaviour state moves forward between refreshes.
+        dbt_ok(project, "run", *SELECT, as_of=as_of_dates[batch - 1])
         [(written, total)] = project.query(
             "select count(*) filter (where _classified_at = (select max(_classified_at) "
             "from staging.base_marketing__events)), count(*) from staging.base_marketing__events"
@@ -223,6 +232,21 @@ def test_a_sequence_of_incremental_refreshes_equals_a_full_refresh(incremental, 
         "select count(*) from staging.base_marketing__events where is_duplicate"
     )
     assert duplicates > 100
+
+    # Scoring read the behaviour state, rows written by earlier refreshes (older mass_date)
+    # among them, and the last refresh rebuilt the leads with late events before its cutoff.
+    compiled = next(
+        (project.root / "dbt_project" / "target" / "run").rglob(
+            "int_scoring__behavior_components.sql"
+        )
+    ).read_text()
+    assert "int_scoring__rule_state" in compiled
+    [(mass_dates, rows_now, rebuilt)] = project.query(
+        "select count(distinct mass_date), count(*), count(*) filter (where _refreshed_at = "
+        "(select max(_refreshed_at) from intermediate.int_scoring__rule_state)) "
+        "from intermediate.int_scoring__rule_state"
+    )
+    assert mass_dates >= 3 and 0 < rebuilt < rows_now
 
     incremental_state = snapshot(project)
     full = snapshot(full_refresh_of(project, tmp_path))
