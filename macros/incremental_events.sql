@@ -7,7 +7,8 @@
     aggregated again.
 #}
 {% macro behavior_rules_version() -%}
-    {%- if not execute or model.resource_type == 'unit_test' -%}
+    {%- if not execute or model.resource_type == 'unit_test'
+        or not _relations_exist([ref('stg_scoring__behavior_rules'), ref('event_types')]) -%}
         {{ return('') }}
     {%- endif -%}
     {%- set rules = run_query(
@@ -84,7 +85,8 @@
     the state.
 #}
 {% macro scoring_recent_days() -%}
-    {%- if not execute or model.resource_type == 'unit_test' -%}
+    {%- if not execute or model.resource_type == 'unit_test'
+        or not _relations_exist([ref('stg_scoring__behavior_rules')]) -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set result = run_query(
@@ -147,7 +149,8 @@
    as-of date (built with the current rules, cutoff not after the as-of date's), else none
    and scoring reads every day. #}
 {% macro usable_rule_state() -%}
-    {%- if not execute or model.resource_type == 'unit_test' -%}
+    {%- if not execute or model.resource_type == 'unit_test'
+        or not _relations_exist([ref('int_scoring__rule_state')]) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query(
@@ -165,4 +168,15 @@
 {# Days before the as-of date of the state's rows: beyond every window and look-back. #}
 {% macro max_days_before() -%}
     1000000
+{%- endmacro %}
+
+{# True when every relation exists in the warehouse (not so while sqlfluff compiles the
+   project against an empty database). #}
+{% macro _relations_exist(relations) -%}
+    {%- for relation in relations -%}
+        {%- if load_relation(relation) is none -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(true) }}
 {%- endmacro %}

@@ -37,9 +37,7 @@ activity as (
     from {{ ref('int_scoring__rule_activity_by_day') }}
     where
         activity_date <= {{ as_of_date() }}
-        {% if state %}
-            and activity_date >= cast('{{ state }}' as date)
-        {% endif %}
+        and activity_date >= cast('{{ state or "0001-01-01" }}' as date)
     {% if state %}
         -- The days before the state's cutoff, one row per lead and rule, aged like a day
         -- whose midnight is mass_date; outside every window.

@@ -29,6 +29,16 @@
 {%- set stored = stored_state(this) %}
 {%- set rebuild = not is_incremental() or stored[0] is none or stored[1] != rules_version %}
 {%- set keep = not rebuild and cutoff < stored[0] %}
+{#- Which days: all before the cutoff, none, or the days the cutoff passes and every day of
+    the late leads. #}
+{%- if rebuild %}
+    {%- set days_condition = 'true' %}
+{%- elif keep %}
+    {%- set days_condition = 'false' %}
+{%- else %}
+    {%- set days_condition = "(activity.activity_date >= cast('" ~ stored[0] ~ "' as date)"
+        ~ " or activity.contact_id in (select late_contacts.contact_id from late_contacts))" %}
+{%- endif %}
 with
 
 rules as (
@@ -57,14 +67,7 @@ days as (
     where
         activity.rule_id in (select rules.rule_id from rules)
         and activity.activity_date < cast('{{ cutoff }}' as date)
-        {% if keep %}
-            and false
-        {% elif not rebuild %}
-            and (
-                activity.activity_date >= cast('{{ stored[0] }}' as date)
-                or activity.contact_id in (select late_contacts.contact_id from late_contacts)
-            )
-        {% endif %}
+        and {{ days_condition }}
 ),
 
 combined as (
