@@ -191,7 +191,14 @@ def _run(args: argparse.Namespace) -> int:
     result = defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": "INFO"}}},
+            **(
+                {"ops": {"leadscore_dbt_models": {"config": {"full_refresh": True}}}}
+                if args.full_refresh
+                else {}
+            ),
+        },
     )
     elapsed = time.monotonic() - started
     if not result.success:
@@ -324,6 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="(demo data if needed) ingest, dbt build, summary")
     _add_generation_args(run)
+    run.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental models from all history (dbt --full-refresh)",
+    )
     generate = commands.add_parser("generate", help="write synthetic landing files")
     _add_generation_args(generate)
     generate.add_argument("--out", type=Path, default=None, help="default: the landing folder")

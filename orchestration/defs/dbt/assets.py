@@ -33,20 +33,25 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
 class ScoringConfig(dg.Config):
     """Run configuration of the dbt assets. Leave `as_of_date` empty to score as of today
     (or LEADSCORE_AS_OF_DATE); set it to backfill history or score a past date for a
-    backtest, from the launchpad or with `dagster job execute -c`."""
+    backtest, from the launchpad or with `dagster job execute -c`. `full_refresh: true`
+    passes `--full-refresh` to dbt."""
 
     as_of_date: str | None = None
+    # Rebuild the incremental models (events, day aggregates) from all history instead of
+    # refreshing what changed; needed after a contact merge changes how events resolve.
+    full_refresh: bool = False
 
     def dbt_args(self) -> list[str]:
+        args = ["--full-refresh"] if self.full_refresh else []
         if not self.as_of_date:
-            return []
+            return args
         try:
             date.fromisoformat(self.as_of_date)
         except ValueError:
             raise ValueError(
                 f"as_of_date must be a date as YYYY-MM-DD, got {self.as_of_date!r}"
             ) from None
-        return ["--vars", json.dumps({"as_of_date": self.as_of_date})]
+        return [*args, "--vars", json.dumps({"as_of_date": self.as_of_date})]
 
 
 @dbt_assets(

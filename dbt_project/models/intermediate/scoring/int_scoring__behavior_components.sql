@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('event_types') }}
+-- depends_on: {{ ref('int_scoring__rule_state') }}
 -- One row per lead and behaviour rule that gives points at the as-of date.
 --   event:      points per matching event in the look-back, decayed continuously from the
 --               day aggregates (see int_scoring__rule_activity_by_day), capped after decay;
@@ -7,6 +9,12 @@
 --   inactivity: points when a lead older than the window had no engagement in it.
 -- Windows count whole days ending with the as-of date (window 7 = the as-of day and the six
 -- days before it).
+--
+-- Event totals read the behaviour state (int_scoring__rule_state: one row per lead and rule
+-- for the days before its cutoff) plus the recent days, when the state fits the as-of date;
+-- otherwise (a past as-of date, a first build) every day up to the as-of date. Both give the
+-- same points (tests/test_incremental.py).
+{%- set state = usable_rule_state() %}
 with
 
 profile as (
@@ -27,7 +35,23 @@ activity as (
         {{ dbt.datediff('activity_date', as_of_date(), 'day') }} as days_before_as_of,
         {{ dbt.datediff('activity_date', as_of_date(), 'day') }} + 1 as age_of_midnight_days
     from {{ ref('int_scoring__rule_activity_by_day') }}
-    where activity_date <= {{ as_of_date() }}
+    where
+        activity_date <= {{ as_of_date() }}
+        and activity_date >= cast('{{ state or "0001-01-01" }}' as date)
+    {% if state %}
+        -- The days before the state's cutoff, one row per lead and rule, aged like a day
+        -- whose midnight is mass_date; outside every window.
+        union all
+        select
+            contact_id,
+            rule_id,
+            occurrences,
+            mass as decay_mass,
+            last_occurred_at,
+            {{ max_days_before() }} as days_before_as_of,
+            {{ dbt.datediff('mass_date', as_of_date(), 'day') }} + 1 as age_of_midnight_days
+        from {{ ref('int_scoring__rule_state') }}
+    {% endif %}
 ),
 
 -- Rules apply to a lead when persona and customer scope match.

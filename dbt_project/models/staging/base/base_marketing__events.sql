@@ -1,9 +1,25 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized=('incremental' if crm_source() == 'generic' else 'table'),
+        unique_key=['_file_id', '_source_row'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+    )
+}}
 
 -- Every raw event row, typed, resolved to a canonical contact (through contact_id first,
 -- then email) and classified: the quarantine reason if it cannot be used, and whether it
--- repeats an event_id already seen. A table, because staging and quarantine both read it
--- and events are the big table.
+-- repeats an event_id already seen. Events are the big table, so a refresh classifies only
+-- what it has to (incremental, generic raw tables; a Fivetran source is rebuilt each run):
+--   * the rows of landing files loaded since the last run (`_file_id` grows with each file);
+--   * earlier rows that share an event_id with them: which copy is the duplicate is decided
+--     among all copies, so they are ranked again together;
+--   * earlier rows without a contact whose contact is known now, and rows quarantined for an
+--     unknown event type that the seed has now, with the other copies of their event_id.
+-- Every row a run writes carries that run's `_classified_at`, so the day aggregates
+-- downstream recompute exactly the days whose rows changed. `dbt build --full-refresh`
+-- classifies everything again; it gives the same rows (tests/test_incremental.py). Run it
+-- after changing how contacts resolve (an email edit that merges two contacts).
 with
 
 source as (
@@ -33,7 +49,7 @@ email_identity as (
     group by email
 ),
 
-typed as (
+typed_all as (
     select
         -- lineage
         {{ raw_lineage_columns() }},
@@ -52,7 +68,75 @@ typed as (
         -- timestamps
         {{ parse_timestamp('occurred_at') }} as occurred_at
     from source
+    {% if is_incremental() %}
+        where _file_id > (select coalesce(max(_file_id), 0) from {{ this }})
+    {% endif %}
 ),
+
+{% if is_incremental() %}
+    -- Earlier rows to classify again (see the header), as they were typed.
+    reopened_ids as (
+        select event_id from typed_all
+        where event_id is not null
+        union
+        select event_id from {{ this }}
+        where
+            event_id is not null
+            and (
+                {{ event_contact_now_known() }}
+                or (
+                    quarantine_reason = 'unknown_event_type'
+                    and event_type in (select event_types.event_type from event_types)
+                )
+            )
+    ),
+
+    reopened as (
+        select
+            _file_id,
+            _source_row,
+            _source_file,
+            _loaded_at,
+            event_id,
+            source_contact_id,
+            campaign_id,
+            email,
+            event_type,
+            page_url,
+            page_category,
+            occurred_at
+        from {{ this }}
+        where
+            event_id in (select reopened_ids.event_id from reopened_ids)
+            or {{ event_contact_now_known() }}
+    ),
+
+    -- How the reopened rows were classified before: a row whose classification does not
+    -- change keeps its `_classified_at`, so nothing downstream recomputes for it.
+    previous as (
+        select
+            _file_id,
+            _source_row,
+            contact_id,
+            quarantine_reason,
+            is_duplicate,
+            _classified_at
+        from {{ this }}
+        where
+            event_id in (select reopened_ids.event_id from reopened_ids)
+            or {{ event_contact_now_known() }}
+    ),
+
+    typed as (
+        select * from typed_all
+        union all
+        select * from reopened
+    ),
+{% else %}
+    typed as (
+        select * from typed_all
+    ),
+{% endif %}
 
 resolved as (
     select
@@ -83,7 +167,7 @@ resolved as (
         on typed.event_type = event_types.event_type
 ),
 
-final as (
+classified as (
     select
         *,
         quarantine_reason is null
@@ -92,6 +176,32 @@ final as (
             order by _loaded_at, _file_id, _source_row
         ) > 1 as is_duplicate
     from resolved
+),
+
+final as (
+    select
+        classified.*,
+        {% if is_incremental() %}
+            case
+                when
+                    previous._file_id is not null
+                    and previous.contact_id is not distinct from classified.contact_id
+                    and previous.quarantine_reason
+                    is not distinct from classified.quarantine_reason
+                    and previous.is_duplicate = classified.is_duplicate
+                    then previous._classified_at
+                else {{ run_timestamp() }}
+            end as _classified_at
+        {% else %}
+            {{ run_timestamp() }} as _classified_at
+        {% endif %}
+    from classified
+    {% if is_incremental() %}
+        left join previous
+            on
+                classified._file_id = previous._file_id
+                and classified._source_row = previous._source_row
+    {% endif %}
 )
 
 select * from final

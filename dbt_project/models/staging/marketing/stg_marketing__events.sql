@@ -1,4 +1,7 @@
--- One row per usable event, attributed to its canonical contact.
+{{ config(materialized='view') }}
+
+-- One row per usable event, attributed to its canonical contact. A view: the events live once,
+-- in base_marketing__events (incremental), and this only filters them.
 with
 
 events as (
@@ -24,6 +27,7 @@ final as (
         -- lineage
         _file_id,
         _source_row,
+        _classified_at,
 
         -- timestamps
         occurred_at,

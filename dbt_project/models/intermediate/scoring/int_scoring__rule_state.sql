@@ -1,0 +1,139 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['contact_id', 'rule_id'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        pre_hook="{{ delete_stale_rule_state() }}",
+    )
+}}
+
+-- depends_on: {{ ref('base_marketing__events') }}
+-- depends_on: {{ ref('event_types') }}
+-- One row per lead and event rule without a look-back: the totals of its matching events on
+-- the days before `covered_until` (the state cutoff, `scoring_recent_days()` days before the
+-- as-of date), so the daily score reads a row per lead and rule plus the recent days instead
+-- of every day of history.
+--
+-- The decay mass is kept aged to `mass_date`:
+--   mass = sum over days d < covered_until of S_d * 0.5 ^ ((mass_date - d) / half_life)
+-- (S_d: the day's decay mass, int_scoring__rule_activity_by_day). Scoring ages it by
+-- 0.5 ^ ((as-of + 1 - mass_date) / half_life), which gives each event exactly its own decay.
+-- A run that moves the cutoff forward ages the rows of leads with activity on the days it
+-- passes and adds those days; the other rows keep their mass_date and stay exact. Leads
+-- with a late or reclassified event before the stored cutoff are rebuilt from their days;
+-- a rules edit rebuilds everything. A past as-of date (before the stored cutoff) leaves the
+-- state alone and scoring reads the days (int_scoring__behavior_components).
+{%- set cutoff = scoring_state_cutoff() %}
+{%- set rules_version = behavior_rules_version() %}
+{%- set stored = stored_state(this) %}
+{%- set rebuild = not is_incremental() or stored[0] is none or stored[1] != rules_version %}
+{%- set keep = not rebuild and cutoff < stored[0] %}
+{#- Which days: all before the cutoff, none, or the days the cutoff passes and every day of
+    the late leads. #}
+{%- if rebuild %}
+    {%- set days_condition = 'true' %}
+{%- elif keep %}
+    {%- set days_condition = 'false' %}
+{%- else %}
+    {%- set days_condition = "(activity.activity_date >= cast('" ~ stored[0] ~ "' as date)"
+        ~ " or activity.contact_id in (select late_contacts.contact_id from late_contacts))" %}
+{%- endif %}
+with
+
+rules as (
+    select
+        rule_id,
+        half_life_days
+    from {{ ref('stg_scoring__behavior_rules') }}
+    where rule_type = 'event' and lookback_days is null
+),
+
+{% if not rebuild and not keep %}
+    late_contacts as (
+        {{ late_state_contacts(stored[0]) }}
+    ),
+{% endif %}
+
+days as (
+    select
+        activity.contact_id,
+        activity.rule_id,
+        activity.activity_date,
+        activity.occurrences,
+        activity.decay_mass,
+        activity.last_occurred_at
+    from {{ ref('int_scoring__rule_activity_by_day') }} as activity
+    where
+        activity.rule_id in (select rules.rule_id from rules)
+        and activity.activity_date < cast('{{ cutoff }}' as date)
+        and {{ days_condition }}
+),
+
+combined as (
+    select
+        days.contact_id,
+        days.rule_id,
+        days.occurrences,
+        days.decay_mass * power(
+            cast(0.5 as double precision),
+            {{ dbt.datediff('days.activity_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
+            / rules.half_life_days
+        ) as mass,
+        days.last_occurred_at
+    from days
+    inner join rules
+        on days.rule_id = rules.rule_id
+    {% if not rebuild and not keep %}
+        -- The stored rows of leads that gain days, aged to the new cutoff (late leads were
+        -- deleted by the pre-hook and come back whole from their days).
+        union all
+        select
+            previous.contact_id,
+            previous.rule_id,
+            previous.occurrences,
+            previous.mass * power(
+                cast(0.5 as double precision),
+                {{ dbt.datediff('previous.mass_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
+                / rules.half_life_days
+            ) as mass,
+            previous.last_occurred_at
+        from {{ this }} as previous
+        inner join rules
+            on previous.rule_id = rules.rule_id
+        where
+            previous.contact_id not in (select late_contacts.contact_id from late_contacts)
+            and exists (
+                select 1 from days
+                where
+                    days.contact_id = previous.contact_id
+                    and days.rule_id = previous.rule_id
+            )
+    {% endif %}
+),
+
+final as (
+    select
+        -- ids
+        contact_id,
+        rule_id,
+
+        -- numerics
+        sum(occurrences) as occurrences,
+        sum(mass) as mass,
+
+        -- timestamps
+        max(last_occurred_at) as last_occurred_at,
+
+        -- dates
+        cast('{{ cutoff }}' as date) as mass_date,
+        cast('{{ cutoff }}' as date) as covered_until,
+
+        -- lineage
+        '{{ rules_version }}' as rules_version,
+        {{ run_timestamp() }} as _refreshed_at
+    from combined
+    group by contact_id, rule_id
+)
+
+select * from final

@@ -1,0 +1,182 @@
+{#
+    Helpers of the incremental day aggregates (int_scoring__rule_activity_by_day).
+
+    behavior_rules_version(): a digest of everything a day aggregate depends on besides the
+    events (which rule matches which event, and each rule's half-life): the behaviour rules
+    and the event types' engagement flags. When an analyst edits them, every day is
+    aggregated again.
+#}
+{% macro behavior_rules_version() -%}
+    {%- if not execute or model.resource_type == 'unit_test'
+        or not _relations_exist([ref('stg_scoring__behavior_rules'), ref('event_types')]) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set rules = run_query(
+        "select rule_id, rule_type, event_type, page_category, url_pattern, half_life_days from "
+        ~ ref('stg_scoring__behavior_rules') ~ " order by rule_id"
+    ) -%}
+    {%- set event_types = run_query(
+        "select event_type, is_engagement from " ~ ref('event_types') ~ " order by event_type"
+    ) -%}
+    {%- set parts = [] -%}
+    {%- for row in rules.rows -%}
+        {%- do parts.append(row.values() | map('string') | join('|')) -%}
+    {%- endfor -%}
+    {%- for row in event_types.rows -%}
+        {%- do parts.append(row.values() | map('string') | join('|')) -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join('\n'))) }}
+{%- endmacro %}
+
+{# The version the stored day aggregates were built with ('' when there are none). #}
+{% macro stored_rules_version() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set stored = run_query("select rules_version from " ~ this ~ " limit 1") -%}
+    {{ return(stored.rows[0][0] if stored.rows | length > 0 else '') }}
+{%- endmacro %}
+
+{# Days with an event row (re)classified since the day aggregates last ran. #}
+{% macro changed_event_days() -%}
+    select distinct cast(occurred_at as date) as activity_date
+    from {{ ref('base_marketing__events') }}
+    where
+        occurred_at is not null
+        and _classified_at > (
+            select coalesce(max(_refreshed_at), cast('1900-01-01' as timestamp))
+            from {{ this }}
+        )
+{%- endmacro %}
+
+{#
+    Pre-hook of the day aggregates: removes the days about to be aggregated again, so a day
+    whose last usable event became a duplicate leaves no stale row (delete+insert alone only
+    replaces the days the new rows name), and everything when the rules changed.
+#}
+{% macro delete_changed_event_days() -%}
+    {%- if is_incremental() -%}
+        {%- if stored_rules_version() != behavior_rules_version() -%}
+            delete from {{ this }}
+        {%- else -%}
+            delete from {{ this }}
+            where activity_date in ({{ changed_event_days() }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# base_marketing__events, incremental: an earlier row had no contact, and its contact_id or
+   email resolves now (the model's `identity` and `email_identity`). #}
+{% macro event_contact_now_known() -%}
+    (
+        contact_id is null
+        and (
+            source_contact_id in (select identity.source_contact_id from identity)
+            or email in (select email_identity.email from email_identity)
+        )
+    )
+{%- endmacro %}
+
+{#
+    The behaviour state (int_scoring__rule_state) holds, per lead and event rule without a
+    look-back, the totals of the days before a cutoff; scoring adds the recent days, the
+    last `scoring_recent_days()` days up to the as-of date, from the day aggregates. Every
+    window and look-back of the rules fits in the recent days, so only event totals need
+    the state.
+#}
+{% macro scoring_recent_days() -%}
+    {%- if not execute or model.resource_type == 'unit_test'
+        or not _relations_exist([ref('stg_scoring__behavior_rules')]) -%}
+        {{ return(1) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select max(case when coalesce(window_days, 0) > coalesce(lookback_days, 0) "
+        ~ "then window_days else lookback_days end) from "
+        ~ ref('stg_scoring__behavior_rules')
+    ) -%}
+    {%- set days = result.rows[0][0] if result.rows | length > 0 else none -%}
+    {{ return([1, (days or 1) | int] | max) }}
+{%- endmacro %}
+
+{# First day the recent part covers, as YYYY-MM-DD: the state holds the days before it. #}
+{% macro scoring_state_cutoff() -%}
+    {%- set as_of = modules.datetime.date.fromisoformat(as_of_date_literal()) -%}
+    {%- set cutoff = as_of - modules.datetime.timedelta(days=scoring_recent_days() - 1) -%}
+    {{ return(cutoff.isoformat()) }}
+{%- endmacro %}
+
+{# What the stored state covers: (covered_until as YYYY-MM-DD or none, rules_version). #}
+{% macro stored_state(relation) -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return([none, '']) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select cast(max(covered_until) as varchar), max(rules_version) from " ~ relation
+    ) -%}
+    {%- set row = result.rows[0] -%}
+    {{ return([row[0], row[1] or '']) }}
+{%- endmacro %}
+
+{# Leads with an event row of a day before the stored cutoff (re)classified since the state
+   last ran: a late event, a duplicate resolved, a contact found. Their state is rebuilt. #}
+{% macro late_state_contacts(stored_cutoff) -%}
+    select distinct contact_id
+    from {{ ref('base_marketing__events') }}
+    where
+        contact_id is not null
+        and occurred_at < cast('{{ stored_cutoff }}' as timestamp)
+        and _classified_at > (
+            select coalesce(max(_refreshed_at), cast('1900-01-01' as timestamp))
+            from {{ this }}
+        )
+{%- endmacro %}
+
+{# Pre-hook of the state: everything goes when the rules changed; the late leads' rows go
+   before they are rebuilt (a rule a lead no longer matches leaves no row). #}
+{% macro delete_stale_rule_state() -%}
+    {%- if is_incremental() -%}
+        {%- set stored = stored_state(this) -%}
+        {%- if stored[1] != behavior_rules_version() -%}
+            delete from {{ this }}
+        {%- elif stored[0] is not none and scoring_state_cutoff() >= stored[0] -%}
+            delete from {{ this }}
+            where contact_id in ({{ late_state_contacts(stored[0]) }})
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# int_scoring__behavior_components: the cutoff of the behaviour state when it fits this
+   as-of date (built with the current rules, cutoff not after the as-of date's), else none
+   and scoring reads every day. #}
+{% macro usable_rule_state() -%}
+    {%- if not execute or model.resource_type == 'unit_test'
+        or not _relations_exist([ref('int_scoring__rule_state')]) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select cast(max(covered_until) as varchar), min(rules_version), max(rules_version) from "
+        ~ ref('int_scoring__rule_state')
+    ) -%}
+    {%- set row = result.rows[0] -%}
+    {%- set version = behavior_rules_version() -%}
+    {%- if row[0] is none or row[1] != version or row[2] != version -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(row[0] if row[0] <= scoring_state_cutoff() else none) }}
+{%- endmacro %}
+
+{# Days before the as-of date of the state's rows: beyond every window and look-back. #}
+{% macro max_days_before() -%}
+    1000000
+{%- endmacro %}
+
+{# True when every relation exists in the warehouse (not so while sqlfluff compiles the
+   project against an empty database). #}
+{% macro _relations_exist(relations) -%}
+    {%- for relation in relations -%}
+        {%- if load_relation(relation) is none -%}
+            {{ return(false) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(true) }}
+{%- endmacro %}
