@@ -184,10 +184,13 @@ def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refres
     settings, _ = duckdb_refresh
     broken = tmp_path / "broken.duckdb"
     shutil.copy(settings.duckdb_path, broken)
+    # Staged events are the usable rows of the (incremental) base table; lose one of them.
+    base = relation_name("base_marketing__events")
     with duckdb.connect(str(broken)) as conn:
         conn.execute(
-            f"delete from {relation_name('stg_marketing__events')} "
-            f"where event_id = (select min(event_id) from {relation_name('stg_marketing__events')})"
+            f"delete from {base} where event_id = (select min(event_id) from "
+            f"{relation_name('stg_marketing__events')}) and quarantine_reason is null "
+            "and not is_duplicate"
         )
     env = {**os.environ, **settings.dbt_env(), "LEADSCORE_DUCKDB_PATH": str(broken)}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
