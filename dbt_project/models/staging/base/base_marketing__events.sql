@@ -91,6 +91,15 @@ typed_all as (
             )
     ),
 
+    -- The earlier rows to classify again, read once: their typed columns go back through
+    -- classification, their old classification decides whether `_classified_at` moves.
+    reopened_rows as (
+        select * from {{ this }}
+        where
+            event_id in (select reopened_ids.event_id from reopened_ids)
+            or {{ event_contact_now_known() }}
+    ),
+
     reopened as (
         select
             _file_id,
@@ -105,14 +114,11 @@ typed_all as (
             page_url,
             page_category,
             occurred_at
-        from {{ this }}
-        where
-            event_id in (select reopened_ids.event_id from reopened_ids)
-            or {{ event_contact_now_known() }}
+        from reopened_rows
     ),
 
-    -- How the reopened rows were classified before: a row whose classification does not
-    -- change keeps its `_classified_at`, so nothing downstream recomputes for it.
+    -- A row whose classification does not change keeps its `_classified_at`, so nothing
+    -- downstream recomputes for it.
     previous as (
         select
             _file_id,
@@ -121,10 +127,7 @@ typed_all as (
             quarantine_reason,
             is_duplicate,
             _classified_at
-        from {{ this }}
-        where
-            event_id in (select reopened_ids.event_id from reopened_ids)
-            or {{ event_contact_now_known() }}
+        from reopened_rows
     ),
 
     typed as (
