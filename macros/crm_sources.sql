@@ -54,17 +54,17 @@
         {%- set data_type = column.data_type | lower -%}
         {%- set quoted = (table_alias ~ '.' if table_alias else '') ~ adapter.quote(column.name) -%}
         {%- if data_type in ('timestamp with time zone', 'timestamptz') -%}
-            {%- do present.append("cast(" ~ quoted ~ " at time zone 'UTC' as varchar)") -%}
+            {%- do present.append("cast(" ~ quoted ~ " at time zone 'UTC' as " ~ text_type() ~ ")") -%}
         {%- elif data_type.startswith(('double', 'float', 'real', 'decimal', 'numeric')) -%}
             {%- do present.append(
-                "regexp_replace(cast(" ~ quoted ~ " as varchar), '^(-?[0-9]+)[.]0+$', '\\1')"
+                "regexp_replace(cast(" ~ quoted ~ " as " ~ text_type() ~ "), '^(-?[0-9]+)[.]0+$', '\\1')"
             ) -%}
         {%- else -%}
-            {%- do present.append('cast(' ~ quoted ~ ' as varchar)') -%}
+            {%- do present.append('cast(' ~ quoted ~ ' as ' ~ text_type() ~ ')') -%}
         {%- endif -%}
     {%- endfor -%}
     {%- if present | length == 0 -%}
-        cast(null as varchar)
+        cast(null as {{ text_type() }})
     {%- elif present | length == 1 -%}
         {{ present[0] }}
     {%- else -%}
@@ -132,11 +132,11 @@
 {% macro empty_raw_rows(raw_table) -%}
     select
         {% for name in raw_contract_columns(raw_table) -%}
-            cast(null as varchar) as {{ name }},
+            cast(null as {{ text_type() }}) as {{ name }},
         {% endfor -%}
         cast(null as bigint) as _file_id,
         cast(null as bigint) as _source_row,
-        cast(null as varchar) as _source_file,
+        cast(null as {{ text_type() }}) as _source_file,
         cast(null as timestamp) as _loaded_at
     where 1 = 0
 {%- endmacro %}

@@ -111,7 +111,7 @@
         {{ return([none, '']) }}
     {%- endif -%}
     {%- set result = run_query(
-        "select cast(max(covered_until) as varchar), max(rules_version) from " ~ relation
+        "select cast(max(covered_until) as " ~ text_type() ~ "), max(rules_version) from " ~ relation
     ) -%}
     {%- set row = result.rows[0] -%}
     {{ return([row[0], row[1] or '']) }}
@@ -154,7 +154,7 @@
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query(
-        "select cast(max(covered_until) as varchar), min(rules_version), max(rules_version) from "
+        "select cast(max(covered_until) as " ~ text_type() ~ "), min(rules_version), max(rules_version) from "
         ~ ref('int_scoring__rule_state')
     ) -%}
     {%- set row = result.rows[0] -%}

@@ -25,7 +25,7 @@
 {%- endmacro %}
 
 {% macro normalize_email(column) -%}
-    nullif(lower(regexp_replace({{ column }}, '^\s+|\s+$', '', 'g')), '')
+    nullif(lower({{ regexp_replace_all(column, "'^\s+|\s+$'", "''") }}), '')
 {%- endmacro %}
 
 {% macro parse_integer(column) -%}
@@ -105,4 +105,17 @@
         return null;
     end
     $body$
+{%- endmacro %}
+
+{# Replace every match of a regular expression (PostgreSQL and DuckDB need the 'g' flag). #}
+{% macro regexp_replace_all(expression, pattern, replacement) -%}
+    {{ return(adapter.dispatch('regexp_replace_all', 'leadscore')(expression, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, {{ pattern }}, {{ replacement }}, 'g')
+{%- endmacro %}
+
+{% macro spark__regexp_replace_all(expression, pattern, replacement) -%}
+    regexp_replace({{ expression }}, {{ pattern }}, {{ replacement }})
 {%- endmacro %}

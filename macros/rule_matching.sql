@@ -28,7 +28,7 @@
 
 {# Seed list values: lower-case, trimmed, no spaces around `|`. #}
 {% macro normalize_rule_value(column) -%}
-    regexp_replace(lower(trim({{ column }})), '\s*[|]\s*', '|', 'g')
+    {{ regexp_replace_all('lower(trim(' ~ column ~ '))', "'\s*[|]\s*'", "'|'") }}
 {%- endmacro %}
 
 {#
@@ -42,7 +42,7 @@
             contact_id,
             {% for column in carry %}{{ column }},{% endfor %}
             '{{ attribute }}' as attribute,
-            lower(cast({{ attribute }} as varchar)) as text_value,
+            lower(cast({{ attribute }} as {{ text_type() }})) as text_value,
             cast(null as decimal(22, 6)) as number_value
         from {{ relation }}
         union all
@@ -52,7 +52,7 @@
             contact_id,
             {% for column in carry %}{{ column }},{% endfor %}
             '{{ attribute }}' as attribute,
-            cast({{ attribute }} as varchar) as text_value,
+            cast({{ attribute }} as {{ text_type() }}) as text_value,
             cast({{ attribute }} as decimal(22, 6)) as number_value
         from {{ relation }}
         {% if not loop.last %}union all{% endif %}

@@ -15,3 +15,7 @@
 {% macro duckdb__hash_fraction(expression) -%}
     (cast(('0x' || substr(md5({{ expression }}), 1, 8)) as ubigint) / 4294967296.0)
 {%- endmacro %}
+
+{% macro spark__hash_fraction(expression) -%}
+    (cast(conv(substr(md5({{ expression }}), 1, 8), 16, 10) as bigint) / 4294967296.0)
+{%- endmacro %}

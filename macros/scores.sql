@@ -1,6 +1,6 @@
 {# A score as a double rounded to 1e-6, 0 when there is nothing to sum. #}
 {% macro round_score(expression) -%}
-    cast(cast(coalesce({{ expression }}, 0) as decimal(18, 6)) as double precision)
+    cast(cast(coalesce({{ expression }}, 0) as decimal(18, 6)) as {{ double_type() }})
 {%- endmacro %}
 
 {# Points for people: 30 -> '30', 12.44 -> '12.4', 29.96 -> '30'. #}
@@ -8,7 +8,7 @@
     case
         when round(cast({{ expression }} as decimal(18, 6)), 1)
             = round(cast({{ expression }} as decimal(18, 6)), 0)
-            then cast(cast(round(cast({{ expression }} as decimal(18, 6)), 0) as bigint) as varchar)
-        else cast(round(cast({{ expression }} as decimal(18, 6)), 1) as varchar)
+            then cast(cast(round(cast({{ expression }} as decimal(18, 6)), 0) as bigint) as {{ text_type() }})
+        else cast(round(cast({{ expression }} as decimal(18, 6)), 1) as {{ text_type() }})
     end
 {%- endmacro %}

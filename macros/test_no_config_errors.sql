@@ -7,7 +7,7 @@
 {% macro config_errors_sql(model, id_column, checks) %}
     {% for check in checks %}
         select
-            coalesce(cast({{ id_column }} as varchar), '(empty id)') as config_row,
+            coalesce(cast({{ id_column }} as {{ text_type() }}), '(empty id)') as config_row,
             '{{ check.problem | replace("'", "''") }}' as problem
         from {{ model }}
         where {{ check.when }}

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -39,11 +40,24 @@ def _newest_source_mtime() -> float:
     return max(path.stat().st_mtime for path in files)
 
 
+def _manifest_adapter(path: Path) -> str | None:
+    try:
+        return json.loads(path.read_text())["metadata"].get("adapter_type")
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def prepare_manifest() -> None:
-    """Parse the dbt project (target/manifest.json) when it is missing or older than any model,
-    seed, macro or project file, so a run never builds from a stale manifest."""
+    """Parse the dbt project (target/manifest.json) when it is missing, older than any model,
+    seed, macro or project file, or parsed for another adapter (schema names differ: Spark
+    prefixes them with its schema), so a run never builds from a stale manifest."""
     manifest = dbt_project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+    target = os.environ.get("LEADSCORE_TARGET", "duckdb")
+    if (
+        not manifest.exists()
+        or manifest.stat().st_mtime < _newest_source_mtime()
+        or _manifest_adapter(manifest) != target
+    ):
         dbt_project.preparer.prepare(dbt_project)
 
 

@@ -141,9 +141,9 @@ final as (
         lead_stage,
         fit_grade,
         {{ dbt.concat([
-            "cast(band_floor as varchar)",
+            "cast(band_floor as " ~ text_type() ~ ")",
             "'-'",
-            "cast(band_floor + " ~ band_width ~ " as varchar)",
+            "cast(band_floor + " ~ band_width ~ " as " ~ text_type() ~ ")",
         ]) }} as score_band,
 
         -- numerics

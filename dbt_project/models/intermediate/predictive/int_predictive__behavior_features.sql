@@ -100,7 +100,7 @@ final as (
             case
                 when half_life_days is null then occurrences
                 else decay_mass * power(
-                        cast(0.5 as double precision), (days_before + 1) / half_life_days
+                        cast(0.5 as {{ double_type() }}), (days_before + 1) / half_life_days
                     )
             end
         ) as decayed_occurrences,

@@ -80,7 +80,7 @@ event_totals as (
             case
                 when rules.half_life_days is null then activity.occurrences
                 else activity.decay_mass * power(
-                        cast(0.5 as double precision),
+                        cast(0.5 as {{ double_type() }}),
                         activity.age_of_midnight_days / rules.half_life_days
                     )
             end
@@ -128,7 +128,7 @@ event_components as (
                 then applicable.points
             when applicable.is_count_once
                 then applicable.points * power(
-                        cast(0.5 as double precision),
+                        cast(0.5 as {{ double_type() }}),
                         {{ dbt.datediff('event_totals.last_occurred_at', as_of_end(), 'second') }}
                         / 86400.0 / applicable.half_life_days
                     )
@@ -185,7 +185,7 @@ final as (
         'behavior' as score_part,
         rule_type,
         description,
-        cast(null as varchar) as matched_value,
+        cast(null as {{ text_type() }}) as matched_value,
         occurrences,
         last_occurred_at,
         undecayed_points,

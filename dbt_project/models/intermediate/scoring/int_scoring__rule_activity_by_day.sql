@@ -1,10 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        unique_key='activity_date',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
         pre_hook="{{ delete_changed_event_days() }}",
+        **incremental_config(unique_key='activity_date')
     )
 }}
 
@@ -93,7 +90,7 @@ final as (
         count(*) as occurrences,
         sum(
             power(
-                cast(2 as double precision),
+                cast(2 as {{ double_type() }}),
                 {{ dbt.datediff(dbt.date_trunc('day', 'occurred_at'), 'occurred_at', 'second') }}
                 / 86400.0 / half_life_days
             )

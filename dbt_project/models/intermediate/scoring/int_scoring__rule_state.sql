@@ -1,10 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        unique_key=['contact_id', 'rule_id'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
         pre_hook="{{ delete_stale_rule_state() }}",
+        **incremental_config(unique_key=['contact_id', 'rule_id'])
     )
 }}
 
@@ -76,7 +73,7 @@ combined as (
         days.rule_id,
         days.occurrences,
         days.decay_mass * power(
-            cast(0.5 as double precision),
+            cast(0.5 as {{ double_type() }}),
             {{ dbt.datediff('days.activity_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
             / rules.half_life_days
         ) as mass,
@@ -93,7 +90,7 @@ combined as (
             previous.rule_id,
             previous.occurrences,
             previous.mass * power(
-                cast(0.5 as double precision),
+                cast(0.5 as {{ double_type() }}),
                 {{ dbt.datediff('previous.mass_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
                 / rules.half_life_days
             ) as mass,

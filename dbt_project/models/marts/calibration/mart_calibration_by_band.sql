@@ -47,7 +47,7 @@ cumulated as (
 final as (
     select
         -- strings
-        cast(score_band as varchar) as score_band,
+        cast(score_band as {{ text_type() }}) as score_band,
 
         -- numerics
         cast(band_floor as integer) as band_floor,
@@ -55,18 +55,18 @@ final as (
         cast(window_days as integer) as window_days,
         cast(leads as bigint) as leads,
         cast(conversions as bigint) as conversions,
-        cast(conversions * 1.0 / leads as float8) as conversion_rate,
+        cast(conversions * 1.0 / leads as {{ double_type() }}) as conversion_rate,
         cast(
-            (conversions * 1.0 / leads) / nullif(all_conversions * 1.0 / all_leads, 0) as float8
+            (conversions * 1.0 / leads) / nullif(all_conversions * 1.0 / all_leads, 0) as {{ double_type() }}
         ) as lift,
-        cast(leads * 1.0 / all_leads as float8) as share_of_leads,
-        cast(conversions * 1.0 / nullif(all_conversions, 0) as float8) as share_of_conversions,
+        cast(leads * 1.0 / all_leads as {{ double_type() }}) as share_of_leads,
+        cast(conversions * 1.0 / nullif(all_conversions, 0) as {{ double_type() }}) as share_of_conversions,
         cast(leads_at_or_above as bigint) as leads_at_or_above,
         cast(conversions_at_or_above as bigint) as conversions_at_or_above,
-        cast(conversions_at_or_above * 1.0 / leads_at_or_above as float8)
+        cast(conversions_at_or_above * 1.0 / leads_at_or_above as {{ double_type() }})
             as conversion_rate_at_or_above,
-        cast(leads_at_or_above * 1.0 / all_leads as float8) as cumulative_share_of_leads,
-        cast(conversions_at_or_above * 1.0 / nullif(all_conversions, 0) as float8)
+        cast(leads_at_or_above * 1.0 / all_leads as {{ double_type() }}) as cumulative_share_of_leads,
+        cast(conversions_at_or_above * 1.0 / nullif(all_conversions, 0) as {{ double_type() }})
             as cumulative_share_of_conversions,
 
         -- dates

@@ -69,19 +69,19 @@ totals as (
 final as (
     select
         -- strings
-        cast(by_value.dimension as varchar) as dimension,
-        cast(by_value.dimension_value as varchar) as dimension_value,
+        cast(by_value.dimension as {{ text_type() }}) as dimension,
+        cast(by_value.dimension_value as {{ text_type() }}) as dimension_value,
 
         -- numerics
         cast(by_value.value_order as integer) as value_order,
         cast(by_value.leads as bigint) as leads,
         cast(by_value.conversions as bigint) as conversions,
-        cast(by_value.conversions * 1.0 / by_value.leads as float8) as conversion_rate,
+        cast(by_value.conversions * 1.0 / by_value.leads as {{ double_type() }}) as conversion_rate,
         cast(
             (by_value.conversions * 1.0 / by_value.leads)
-            / nullif(totals.all_conversions * 1.0 / totals.all_leads, 0) as float8
+            / nullif(totals.all_conversions * 1.0 / totals.all_leads, 0) as {{ double_type() }}
         ) as lift,
-        cast(by_value.conversions * 1.0 / nullif(totals.all_conversions, 0) as float8)
+        cast(by_value.conversions * 1.0 / nullif(totals.all_conversions, 0) as {{ double_type() }})
             as share_of_conversions,
 
         -- dates

@@ -69,35 +69,35 @@ thresholds as (
 final as (
     select
         -- strings
-        cast(thresholds.mql_label as varchar) as mql_label,
-        cast(thresholds.sql_label as varchar) as sql_label,
+        cast(thresholds.mql_label as {{ text_type() }}) as mql_label,
+        cast(thresholds.sql_label as {{ text_type() }}) as sql_label,
 
         -- numerics
         cast(totals.window_days as integer) as window_days,
         cast(totals.leads as bigint) as leads,
         cast(totals.conversions as bigint) as conversions,
-        cast(totals.conversions * 1.0 / totals.leads as float8) as conversion_rate,
+        cast(totals.conversions * 1.0 / totals.leads as {{ double_type() }}) as conversion_rate,
         cast(
             (
                 rank_sum.converted_rank_sum
                 - totals.conversions * (totals.conversions + 1) / 2.0
             )
             / nullif(totals.conversions * 1.0 * (totals.leads - totals.conversions), 0)
-            as float8
+            as {{ double_type() }}
         ) as roc_auc,
-        cast(thresholds.mql_threshold as float8) as mql_threshold,
+        cast(thresholds.mql_threshold as {{ double_type() }}) as mql_threshold,
         cast(totals.mql_leads as bigint) as mql_leads,
         cast(totals.mql_conversions as bigint) as mql_conversions,
-        cast(totals.mql_conversions * 1.0 / nullif(totals.mql_leads, 0) as float8)
+        cast(totals.mql_conversions * 1.0 / nullif(totals.mql_leads, 0) as {{ double_type() }})
             as mql_precision,
-        cast(totals.mql_conversions * 1.0 / nullif(totals.conversions, 0) as float8)
+        cast(totals.mql_conversions * 1.0 / nullif(totals.conversions, 0) as {{ double_type() }})
             as mql_recall,
-        cast(thresholds.sql_threshold as float8) as sql_threshold,
+        cast(thresholds.sql_threshold as {{ double_type() }}) as sql_threshold,
         cast(totals.sql_leads as bigint) as sql_leads,
         cast(totals.sql_conversions as bigint) as sql_conversions,
-        cast(totals.sql_conversions * 1.0 / nullif(totals.sql_leads, 0) as float8)
+        cast(totals.sql_conversions * 1.0 / nullif(totals.sql_leads, 0) as {{ double_type() }})
             as sql_precision,
-        cast(totals.sql_conversions * 1.0 / nullif(totals.conversions, 0) as float8)
+        cast(totals.sql_conversions * 1.0 / nullif(totals.conversions, 0) as {{ double_type() }})
             as sql_recall,
 
         -- dates

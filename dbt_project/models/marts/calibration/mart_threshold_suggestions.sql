@@ -59,7 +59,7 @@ stage_targets as (
         targets.stage,
         stage_bands.lower_bound as current_threshold,
         'target_conversion_rate' as target_type,
-        cast(targets.target_conversion_rate as double precision) as target_value
+        cast(targets.target_conversion_rate as {{ double_type() }}) as target_value
     from targets
     inner join stage_bands
         on targets.stage = stage_bands.label
@@ -70,7 +70,7 @@ stage_targets as (
         targets.stage,
         stage_bands.lower_bound as current_threshold,
         'weekly_capacity' as target_type,
-        cast(targets.weekly_capacity as double precision) as target_value
+        cast(targets.weekly_capacity as {{ double_type() }}) as target_value
     from targets
     inner join stage_bands
         on targets.stage = stage_bands.label
@@ -111,25 +111,25 @@ current_counts as (
 final as (
     select
         -- strings
-        cast(stage_targets.stage as varchar) as stage,
-        cast(stage_targets.target_type as varchar) as target_type,
+        cast(stage_targets.stage as {{ text_type() }}) as stage,
+        cast(stage_targets.target_type as {{ text_type() }}) as target_type,
 
         -- numerics
-        cast(stage_targets.target_value as float8) as target_value,
+        cast(stage_targets.target_value as {{ double_type() }}) as target_value,
         cast(totals.window_days as integer) as window_days,
-        cast(stage_targets.current_threshold as float8) as current_threshold,
+        cast(stage_targets.current_threshold as {{ double_type() }}) as current_threshold,
         cast(current_counts.leads as bigint) as current_leads,
         cast(coalesce(current_counts.conversions, 0) as bigint) as current_conversions,
-        cast(current_counts.conversions * 1.0 / nullif(current_counts.leads, 0) as float8)
+        cast(current_counts.conversions * 1.0 / nullif(current_counts.leads, 0) as {{ double_type() }})
             as current_conversion_rate,
-        cast(current_counts.conversions * 1.0 / nullif(totals.all_conversions, 0) as float8)
+        cast(current_counts.conversions * 1.0 / nullif(totals.all_conversions, 0) as {{ double_type() }})
             as current_recall,
-        cast(suggested.suggested_threshold as float8) as suggested_threshold,
+        cast(suggested.suggested_threshold as {{ double_type() }}) as suggested_threshold,
         cast(candidates.leads as bigint) as suggested_leads,
         cast(candidates.conversions as bigint) as suggested_conversions,
-        cast(candidates.conversions * 1.0 / nullif(candidates.leads, 0) as float8)
+        cast(candidates.conversions * 1.0 / nullif(candidates.leads, 0) as {{ double_type() }})
             as suggested_conversion_rate,
-        cast(candidates.conversions * 1.0 / nullif(totals.all_conversions, 0) as float8)
+        cast(candidates.conversions * 1.0 / nullif(totals.all_conversions, 0) as {{ double_type() }})
             as suggested_recall,
 
         -- dates

@@ -129,7 +129,7 @@ final as (
         score_part,
         rule_type,
         description,
-        cast(null as varchar) as matched_value,
+        cast(null as {{ text_type() }}) as matched_value,
         cast(null as bigint) as occurrences,
         points as undecayed_points,
         points,

@@ -1,10 +1,11 @@
 {{
     config(
-        materialized='incremental',
-        unique_key=['contact_id', 'as_of_date'],
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
         full_refresh=false,
+        **incremental_config(
+            unique_key=['contact_id', 'as_of_date'],
+            on_schema_change='append_new_columns',
+            spark_partition_by='as_of_date',
+        )
     )
 }}
 

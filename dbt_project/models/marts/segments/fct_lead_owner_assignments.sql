@@ -1,10 +1,7 @@
 {{
     config(
-        materialized='incremental',
-        unique_key='contact_id',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
         full_refresh=false,
+        **incremental_config(unique_key='contact_id', on_schema_change='append_new_columns')
     )
 }}
 
@@ -72,13 +69,13 @@ previous as (
         where is_active
     {% else %}
         select
-            cast(null as varchar) as contact_id,
-            cast(null as varchar) as segment,
-            cast(null as varchar) as route,
-            cast(null as varchar) as queue,
-            cast(null as varchar) as owner_team,
-            cast(null as varchar) as region,
-            cast(null as varchar) as owner_id,
+            cast(null as {{ text_type() }}) as contact_id,
+            cast(null as {{ text_type() }}) as segment,
+            cast(null as {{ text_type() }}) as route,
+            cast(null as {{ text_type() }}) as queue,
+            cast(null as {{ text_type() }}) as owner_team,
+            cast(null as {{ text_type() }}) as region,
+            cast(null as {{ text_type() }}) as owner_id,
             cast(null as date) as assigned_on
         where 1 = 0
     {% endif %}

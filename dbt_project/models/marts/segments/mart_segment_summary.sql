@@ -57,22 +57,22 @@ per_segment as (
 
 final as (
     select
-        cast(matrix.segment as varchar) as segment,
+        cast(matrix.segment as {{ text_type() }}) as segment,
         cast(matrix.segment_priority as integer) as segment_priority,
-        cast(matrix.sales_action as varchar) as sales_action,
-        cast(matrix.campaign_track as varchar) as campaign_track,
-        cast(matrix.route as varchar) as route,
+        cast(matrix.sales_action as {{ text_type() }}) as sales_action,
+        cast(matrix.campaign_track as {{ text_type() }}) as campaign_track,
+        cast(matrix.route as {{ text_type() }}) as route,
         cast(coalesce(per_segment.leads, 0) as bigint) as leads,
         cast(
-            coalesce(per_segment.leads, 0) * 1.0 / nullif(totals.all_leads, 0) as float8
+            coalesce(per_segment.leads, 0) * 1.0 / nullif(totals.all_leads, 0) as {{ double_type() }}
         ) as share_of_leads,
-        cast(per_segment.avg_fit_score as float8) as avg_fit_score,
-        cast(per_segment.avg_behavior_score as float8) as avg_behavior_score,
-        cast(per_segment.avg_lead_score as float8) as avg_lead_score,
-        cast(per_segment.sales_qualified_leads * 1.0 / nullif(per_segment.leads, 0) as float8)
+        cast(per_segment.avg_fit_score as {{ double_type() }}) as avg_fit_score,
+        cast(per_segment.avg_behavior_score as {{ double_type() }}) as avg_behavior_score,
+        cast(per_segment.avg_lead_score as {{ double_type() }}) as avg_lead_score,
+        cast(per_segment.sales_qualified_leads * 1.0 / nullif(per_segment.leads, 0) as {{ double_type() }})
             as sql_share,
         cast(coalesce(per_segment.converted_leads, 0) as bigint) as converted_leads,
-        cast(per_segment.converted_leads * 1.0 / nullif(per_segment.leads, 0) as float8)
+        cast(per_segment.converted_leads * 1.0 / nullif(per_segment.leads, 0) as {{ double_type() }})
             as conversion_rate,
         cast(totals.as_of_date as date) as as_of_date
     from matrix

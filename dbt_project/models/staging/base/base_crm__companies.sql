@@ -18,7 +18,7 @@ typed as (
         -- strings
         {{ clean_text('name') }} as company_name,
         nullif(
-            regexp_replace(lower(trim(domain)), '^https?://(www[.])?|^www[.]|/.*$', '', 'g'),
+            {{ regexp_replace_all('lower(trim(domain))', "'^https?://(www[.])?|^www[.]|/.*$'", "''") }},
             ''
         ) as domain,
         {{ clean_text('industry') }} as industry,

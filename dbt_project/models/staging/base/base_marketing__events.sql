@@ -1,9 +1,9 @@
 {{
     config(
-        materialized=('incremental' if crm_source() == 'generic' else 'table'),
-        unique_key=['_file_id', '_source_row'],
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
+        **incremental_config(
+            unique_key=['_file_id', '_source_row'],
+            materialized=('incremental' if crm_source() == 'generic' else 'table'),
+        )
     )
 }}
 

@@ -20,9 +20,9 @@ final as (
         coalesce(trim(description), trim(rule_id)) as description,
 
         -- numerics
-        cast({{ as_number('points') }} as double precision) as points,
-        cast({{ as_number('half_life_days') }} as double precision) as half_life_days,
-        cast({{ as_number('max_points') }} as double precision) as max_points,
+        cast({{ as_number('points') }} as {{ double_type() }}) as points,
+        cast({{ as_number('half_life_days') }} as {{ double_type() }}) as half_life_days,
+        cast({{ as_number('max_points') }} as {{ double_type() }}) as max_points,
         {{ parse_integer('lookback_days') }} as lookback_days,
         {{ parse_integer('min_count') }} as min_count,
         {{ parse_integer('window_days') }} as window_days,

@@ -21,7 +21,7 @@ final as (
         -- numerics
         {{ as_number('min_value') }} as min_value,
         {{ as_number('max_value') }} as max_value,
-        cast({{ as_number('points') }} as double precision) as points
+        cast({{ as_number('points') }} as {{ double_type() }}) as points
     from rules
 )
 

@@ -11,7 +11,7 @@ typed as (
         band_type,
         trim(label) as label,
         trim(description) as description,
-        cast({{ as_number('min_score') }} as double precision) as min_score
+        cast({{ as_number('min_score') }} as {{ double_type() }}) as min_score
     from thresholds
 ),
 

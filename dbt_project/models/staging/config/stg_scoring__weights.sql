@@ -8,9 +8,9 @@ weights as (
 final as (
     select
         score_part,
-        cast({{ as_number('weight') }} as double precision) as weight,
-        cast({{ as_number('min_points') }} as double precision) as min_points,
-        cast({{ as_number('max_points') }} as double precision) as max_points
+        cast({{ as_number('weight') }} as {{ double_type() }}) as weight,
+        cast({{ as_number('min_points') }} as {{ double_type() }}) as min_points,
+        cast({{ as_number('max_points') }} as {{ double_type() }}) as max_points
     from weights
 )
 

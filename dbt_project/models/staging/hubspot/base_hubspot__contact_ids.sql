@@ -45,7 +45,7 @@ known_ids as (
     union all
     select
         merge_map.merged_contact_id as contact_id,
-        cast(null as varchar) as email
+        cast(null as {{ text_type() }}) as email
     from merge_map
     left join contacts
         on merge_map.merged_contact_id = contacts.contact_id

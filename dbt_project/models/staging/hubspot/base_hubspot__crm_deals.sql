@@ -89,7 +89,7 @@ final as (
         -- contract columns, as text
         deals.deal_id,
         deal_contacts.contact_id,
-        {{ 'deal_companies.company_id' if deal_companies_enabled else 'cast(null as varchar)' }}
+        {{ 'deal_companies.company_id' if deal_companies_enabled else 'cast(null as {{ text_type() }})' }}
             as company_id,
         deals.amount,
         {{ 'coalesce(stages.label, deals.stage_id)' if stages_enabled else 'deals.stage_id' }}

@@ -36,8 +36,8 @@ final as (
         owner_id,
         name,
         email,
-        cast(null as varchar) as team,
-        cast(null as varchar) as region,
+        cast(null as {{ text_type() }}) as team,
+        cast(null as {{ text_type() }}) as region,
 
         -- lineage: the Fivetran table stands in for the landing file
         cast(1 as bigint) as _file_id,

@@ -94,7 +94,7 @@ email_activity as (
                 then 'unsubscribe'
             {%- endif %}
         end as event_type,
-        cast(null as varchar) as page_url,
+        cast(null as {{ text_type() }}) as page_url,
         email_events.campaign_id,
         email_events.occurred_at,
         cast(1 as bigint) as _file_id,
@@ -138,7 +138,7 @@ form_activity as (
             form_submissions.contact_id || ':' || form_submissions.occurred_at
         ) as event_id,
         coalesce(contact_ids.canonical_contact_id, form_submissions.contact_id) as contact_id,
-        cast(null as varchar) as email,
+        cast(null as {{ text_type() }}) as email,
         case
             {%- for mapping in var('hubspot_form_event_types', []) %}
             when {{ regexp_like('form_submissions.form_text', "'" ~ mapping.pattern ~ "'") }}
@@ -147,7 +147,7 @@ form_activity as (
             else 'form_submit'
         end as event_type,
         form_submissions.page_url,
-        cast(null as varchar) as campaign_id,
+        cast(null as {{ text_type() }}) as campaign_id,
         form_submissions.occurred_at,
         cast(2 as bigint) as _file_id,
         '{{ submission.schema }}.{{ submission.identifier }}' as _source_file,
@@ -188,10 +188,10 @@ engagement_contacts as (
             as event_id,
         coalesce(contact_ids.canonical_contact_id, engagement_contacts.contact_id)
             as contact_id,
-        cast(null as varchar) as email,
+        cast(null as {{ text_type() }}) as email,
         'sales_{{ kind }}' as event_type,
-        cast(null as varchar) as page_url,
-        cast(null as varchar) as campaign_id,
+        cast(null as {{ text_type() }}) as page_url,
+        cast(null as {{ text_type() }}) as campaign_id,
         engagements.occurred_at,
         cast({{ file_id }} as bigint) as _file_id,
         '{{ relation.schema }}.{{ relation.identifier }}' as _source_file,
@@ -240,7 +240,7 @@ final as (
         email,
         event_type,
         page_url,
-        cast(null as varchar) as page_category,
+        cast(null as {{ text_type() }}) as page_category,
         campaign_id,
         occurred_at,
 

@@ -31,7 +31,7 @@ calendar_activity as (
                 then 'sales_call'
             else 'sales_meeting'
         end as event_type,
-        cast(null as varchar) as campaign_id,
+        cast(null as {{ text_type() }}) as campaign_id,
         {{ fivetran_text(
             event_columns,
             ['start_date_time', 'activity_date_time', 'activity_date', 'created_date']
@@ -63,7 +63,7 @@ task_activity as (
                 then 'sales_call'
             else 'sales_task'
         end as event_type,
-        cast(null as varchar) as campaign_id,
+        cast(null as {{ text_type() }}) as campaign_id,
         {{ fivetran_text(
             task_columns, ['completed_date_time', 'activity_date', 'created_date']
         ) }} as occurred_at,
@@ -107,10 +107,10 @@ final as (
         -- contract columns, as text
         activity.source_event_id as event_id,
         coalesce(person_ids.canonical_person_id, activity.who_id) as contact_id,
-        cast(null as varchar) as email,
+        cast(null as {{ text_type() }}) as email,
         activity.event_type,
-        cast(null as varchar) as page_url,
-        cast(null as varchar) as page_category,
+        cast(null as {{ text_type() }}) as page_url,
+        cast(null as {{ text_type() }}) as page_category,
         activity.campaign_id,
         activity.occurred_at,
 
