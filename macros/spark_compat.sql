@@ -111,27 +111,29 @@
 {#
     How an incremental model writes, per adapter, from one place (the models call
     config(**incremental_config(...)) instead of naming a strategy):
-      * DuckDB, PostgreSQL (and any adapter with DELETE): delete+insert on the unique key.
-      * Spark on Parquet (no DELETE, no MERGE): a model whose unique key is a date column it
-        writes whole (the score and segment histories) uses insert_overwrite on that column as
-        the partition, which replaces exactly the partitions the run produces. A model that
-        rewrites arbitrary keys (events, day aggregates, behaviour state, owner assignments)
-        is built as a table from all history on each run; its SQL is unchanged because
-        is_incremental() is false for a table.
-      * Spark with LEADSCORE_SPARK_FILE_FORMAT=delta (Databricks): merge on the unique key.
+      * DuckDB, PostgreSQL, Snowflake, Databricks (dbt-databricks 1.11+): delete+insert on
+        the unique key.
+      * Spark through dbt-spark and BigQuery have no delete+insert. A model whose unique key
+        is a date it writes whole (the score and segment histories) uses insert_overwrite with
+        that date as the partition, which replaces exactly the partitions a run produces. A
+        model that rewrites arbitrary keys (events, day aggregates, behaviour state, owner
+        assignments) is built as a table from all history on each run; its SQL is unchanged,
+        because is_incremental() is false for a table.
 #}
 {% macro incremental_config(unique_key, on_schema_change='fail', spark_partition_by=none, materialized='incremental') -%}
     {%- set config = {'materialized': materialized, 'unique_key': unique_key, 'on_schema_change': on_schema_change} -%}
-    {%- if materialized != 'incremental' -%}
+    {%- set no_delete_insert = target.type in ('spark', 'bigquery') -%}
+    {%- if materialized != 'incremental' or not no_delete_insert -%}
         {%- do config.update({'incremental_strategy': 'delete+insert'}) -%}
-    {%- elif target.type == 'spark' and env_var('LEADSCORE_SPARK_FILE_FORMAT', 'parquet') == 'delta' -%}
-        {%- do config.update({'incremental_strategy': 'merge', 'file_format': 'delta'}) -%}
-    {%- elif target.type == 'spark' and spark_partition_by -%}
+    {%- elif spark_partition_by and target.type == 'bigquery' -%}
+        {%- do config.update({
+            'incremental_strategy': 'insert_overwrite',
+            'partition_by': {'field': spark_partition_by, 'data_type': 'date'},
+        }) -%}
+    {%- elif spark_partition_by -%}
         {%- do config.update({'incremental_strategy': 'insert_overwrite', 'partition_by': spark_partition_by}) -%}
-    {%- elif target.type == 'spark' -%}
-        {%- do config.update({'materialized': 'table'}) -%}
     {%- else -%}
-        {%- do config.update({'incremental_strategy': 'delete+insert'}) -%}
+        {%- do config.update({'materialized': 'table'}) -%}
     {%- endif -%}
     {{ return(config) }}
 {%- endmacro %}

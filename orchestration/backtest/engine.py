@@ -2,8 +2,9 @@
 
 The dbt project, seeds and macros are copied to a temporary folder and the rules directory's
 CSV files laid over the seeds. dbt then builds into a scratch warehouse: a temporary copy of
-the DuckDB file (the production file is only read), or on PostgreSQL a scratch target schema
-(the layers land in `<scratch>_staging`, ... and are dropped afterwards; raw is only read).
+the DuckDB file (the production file is only read), or on PostgreSQL and Spark a scratch
+target schema (the layers land in `<scratch>_staging`, ... and are dropped afterwards; raw is
+only read).
 Each rule set is scored as of the backtest date (the score history snapshot of that date in
 the scratch warehouse), then the calibration models evaluate that snapshot against the won
 deals of the window after it, so both rule sets are judged by the same SQL as the calibration
@@ -22,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,23 @@ def _scratch_warehouse(settings: Settings, workdir: Path) -> Iterator[_Scratch]:
             shutil.copyfile(wal, copy.with_name(copy.name + ".wal"))
         scratch_settings = Settings(**{**settings.__dict__, "duckdb_path": copy})
         yield _Scratch(scratch_settings, scratch_settings.dbt_env())
+        return
+    if settings.target == "spark":
+        # Like PostgreSQL: scratch schemas in the same catalog (copying the metastore would not
+        # do: it holds the production tables' absolute locations). Derby admits one JVM, and
+        # the backtest's dbt runs and reads take turns, so this holds no session meanwhile.
+        spark = settings.spark
+        if not spark.metastore_dir.exists():
+            raise BacktestError(f"no Spark warehouse at {spark.dir}; run `leadscore run` first")
+        schema = f"leadscore_backtest_{uuid.uuid4().hex[:10]}"
+        scratch_settings = replace(settings, spark=replace(spark, schema=schema))
+        try:
+            yield _Scratch(scratch_settings, scratch_settings.dbt_env())
+        finally:
+            with connect(settings) as conn:
+                for (name,) in conn.fetchall("show schemas"):
+                    if name == schema or name.startswith(schema + "_"):
+                        conn.execute(f"drop schema {quote_ident(name)} cascade")
         return
     schema = f"leadscore_backtest_{uuid.uuid4().hex[:10]}"
     pg = settings.postgres

@@ -678,11 +678,13 @@ def write_outputs(conn, schema: str, result: ModelResult) -> None:
 
     conn.execute(f"create schema if not exists {quote_ident(schema)}")
     for table, columns in _DDL.items():
-        conn.execute(
-            f"create table if not exists {quote_ident(schema)}.{quote_ident(table)} ({columns})"
-        )
+        definitions = [tuple(column.strip().split(" ", 1)) for column in columns.split(",")]
+        conn.create_table(schema, table, definitions)
+    # DuckDB / PostgreSQL: a delete and appends in one transaction. Spark (no transactions, no
+    # DELETE): the appends are written when the block ends, the predictions with one
+    # `insert overwrite` (or a truncate when there are none).
     with conn.transaction():
-        conn.execute(f"delete from {quote_ident(schema)}.{quote_ident(PREDICTIONS_TABLE)}")
+        conn.empty_table(schema, PREDICTIONS_TABLE)
         if result.predictions is not None and len(result.predictions):
             frame = result.predictions.assign(model_run_id=result.run_id)
             conn.append_arrow(

@@ -37,7 +37,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from orchestration.lib.warehouse import WarehouseConnection, quote_ident
+from orchestration.lib.warehouse import WarehouseConnection, quote_ident, supports_row_changes
 
 LEDGER_TABLE = "sync_ledger"
 PENDING_TABLE = "sync_ledger_pending"
@@ -66,6 +66,22 @@ class BatchRejectedError(Exception):
 
 class DestinationError(Exception):
     """The sync cannot go on: bad credentials, misconfiguration, or retries exhausted."""
+
+
+class SyncStateUnsupportedError(DestinationError):
+    """The warehouse cannot hold the sync state: the ledger and the run history are
+    maintained with DELETE and UPDATE, which Spark's Parquet tables do not have."""
+
+
+def require_sync_state_support(target: str) -> None:
+    """Fail before anything is read or sent when the warehouse cannot keep sync state."""
+    if not supports_row_changes(target):
+        raise SyncStateUnsupportedError(
+            f"syncs are not available on the {target} target: sync state ({LEDGER_TABLE}, "
+            f"{PENDING_TABLE}, {RUNS_TABLE}, {ROW_LOG_TABLE}) needs a warehouse with DELETE "
+            "and UPDATE (DuckDB, PostgreSQL, or Spark with Delta Lake tables); the spark "
+            "target's tables are Parquet files, which have neither"
+        )
 
 
 @dataclass(frozen=True)
@@ -227,6 +243,7 @@ def _utcnow() -> datetime:
 
 def ensure_sync_tables(conn: WarehouseConnection, schema: str) -> None:
     """The ledger, run history and row log (created once, next to the payload models)."""
+    require_sync_state_support(conn.dialect)
     s = quote_ident(schema)
     conn.execute(f"create schema if not exists {s}")
     conn.execute(
@@ -278,6 +295,7 @@ class SyncEngine:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
     ):
+        require_sync_state_support(conn.dialect)
         self.conn = conn
         self.destination = destination
         self.schema = schema

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.lib.settings import Settings, load_settings
-from orchestration.lib.warehouse import connect
+from orchestration.lib.warehouse import connect, supports_row_changes
 from orchestration.sync.destinations import (
     DestinationConfig,
     FilesDestination,
@@ -31,6 +31,7 @@ from orchestration.sync.engine import (
     SyncEngine,
     SyncOptions,
     SyncReport,
+    require_sync_state_support,
 )
 
 
@@ -90,14 +91,17 @@ DESTINATIONS: dict[str, DestinationSpec] = {
 }
 
 
+def _require_configured(name: str, env: Mapping[str, str]) -> None:
+    missing = [variable for variable in DESTINATIONS[name].required_env if not env.get(variable)]
+    if missing:
+        raise NotConfiguredError(f"{name}: set {' and '.join(missing)} to sync")
+
+
 def build_destination(
     config: DestinationConfig, settings: Settings, env: Mapping[str, str]
 ) -> Destination:
     """The adapter for one seed row, connected with the environment's settings."""
-    spec = DESTINATIONS[config.destination]
-    missing = [name for name in spec.required_env if not env.get(name)]
-    if missing:
-        raise NotConfiguredError(f"{config.destination}: set {' and '.join(missing)} to sync")
+    _require_configured(config.destination, env)
     if config.destination == "files":
         directory = Path(env.get("LEADSCORE_SYNC_FILES_DIR", settings.data_dir / "sync"))
         return FilesDestination(
@@ -141,14 +145,26 @@ def run_sync(
 ) -> SyncReport:
     """Sync one destination. Raises NotConfiguredError when its variables are not set,
     SyncConfigError for a bad seed row, DestinationError when the destination cannot be
-    reached (after the acknowledged rows were recorded)."""
-    from orchestration.defs.dbt.project import model_meta, relation_name, relation_parts
-
+    reached (after the acknowledged rows were recorded), and SyncStateUnsupportedError (a
+    DestinationError) on a warehouse that cannot keep the ledger (the spark target)."""
     if name not in DESTINATIONS:
         raise SyncConfigError(f"unknown destination {name!r}; use one of {', '.join(DESTINATIONS)}")
     spec = DESTINATIONS[name]
     settings = settings or load_settings()
     env = os.environ if env is None else env
+    if not supports_row_changes(settings.target):
+        # Decided before the warehouse is opened (a Spark session takes seconds to start); a
+        # destination that is not configured is still skipped rather than failed, and so is
+        # the files destination, which nobody configures (it is on for the demo). A destination
+        # someone set up fails: a refresh that silently stopped syncing would go unnoticed.
+        _require_configured(name, env)
+        if not DESTINATIONS[name].required_env:
+            raise NotConfiguredError(
+                f"{name}: not on the {settings.target} target (sync state needs DELETE/UPDATE)"
+            )
+        require_sync_state_support(settings.target)
+    from orchestration.defs.dbt.project import model_meta, relation_name, relation_parts
+
     log = log or logging.getLogger("leadscore.sync")
     schema, payload_table = relation_parts(spec.payload_model)
     unhashed = tuple((model_meta(spec.payload_model).get("sync") or {}).get("unhashed", ()))

@@ -3,7 +3,9 @@
 Layout: ``<landing>/<raw table>/**/*.csv|*.parquet``. Every value is loaded as text: typing is
 staging's job, where a value that does not parse becomes a quarantined row with a reason
 instead of a failed load. A manifest keyed by (path, content hash) makes loads idempotent, and
-each file is loaded inside one transaction, so a malformed file leaves nothing behind.
+each file is loaded inside one transaction, so a malformed file leaves nothing behind (on
+Spark, which has no transactions, the file's rows and its manifest row are written only after
+the whole file was read; see ``WarehouseConnection.transaction``).
 """
 
 from __future__ import annotations
@@ -236,22 +238,31 @@ def read_landing_file(path: Path, label: str, table: str) -> tuple[list[str], It
     return _read_csv(path, label, table)
 
 
+# The manifest's columns; Spark's Parquet tables take no constraints, so there the load's
+# own check of (path, hash) is all that keeps a file from loading twice.
+MANIFEST_COLUMNS = (
+    ("file_id", "bigint not null unique"),
+    ("file_path", "varchar not null"),
+    ("content_sha256", "varchar not null"),
+    ("table_name", "varchar not null"),
+    ("row_count", "bigint not null"),
+    ("file_bytes", "bigint not null"),
+    ("loaded_at", "timestamp not null"),
+)
+
+
 def ensure_raw_schema(conn: WarehouseConnection, schema: str) -> None:
     """Create the raw schema, every contract table and the manifest if they do not exist yet."""
     conn.execute(f"create schema if not exists {quote_ident(schema)}")
     for table, columns in RAW_CONTRACT.items():
-        definitions = [f"{quote_ident(column)} varchar" for column in columns]
-        definitions += [f"{quote_ident(name)} {kind}" for name, kind in LINEAGE_COLUMNS]
-        conn.execute(
-            f"create table if not exists {quote_ident(schema)}.{quote_ident(table)} "
-            f"({', '.join(definitions)})"
+        conn.create_table(
+            schema, table, [(column, "varchar") for column in columns] + list(LINEAGE_COLUMNS)
         )
-    conn.execute(
-        f"create table if not exists {quote_ident(schema)}.{MANIFEST_TABLE} ("
-        "file_id bigint not null unique, file_path varchar not null, "
-        "content_sha256 varchar not null, table_name varchar not null, row_count bigint not null, "
-        "file_bytes bigint not null, loaded_at timestamp not null, "
-        "primary key (file_path, content_sha256))"
+    conn.create_table(
+        schema,
+        MANIFEST_TABLE,
+        MANIFEST_COLUMNS,
+        constraints=["primary key (file_path, content_sha256)"],
     )
 
 
@@ -274,12 +285,9 @@ def _load_file(
     manifest = f"{quote_ident(schema)}.{MANIFEST_TABLE}"
     with conn.transaction():
         existing = set(conn.table_columns(schema, table))
-        for name in names:
-            if name not in existing:
-                conn.execute(
-                    f"alter table {quote_ident(schema)}.{quote_ident(table)} "
-                    f"add column {quote_ident(name)} varchar"
-                )
+        conn.add_columns(
+            schema, table, [(name, "varchar") for name in names if name not in existing]
+        )
         file_id = conn.fetchall(f"select coalesce(max(file_id), 0) + 1 from {manifest}")[0][0]
         rows = 0
         for batch in batches:
