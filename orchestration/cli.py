@@ -238,13 +238,16 @@ def _predictive_text(result) -> str:
     rule = auc("rule_score_auc")
     if rule == "n/a":
         rule += " (no score snapshot of that date: see Calibration in the README)"
+    from orchestration.defs.dbt.project import relation_parts
+
+    marts = relation_parts("dim_leads")[0]
     return (
-        f"Predictive score ({meta['model_type']}, marts.predictive_lead_scores): "
+        f"Predictive score ({meta['model_type']}, {marts}.predictive_lead_scores): "
         f"{int(meta['scored_leads']):,} leads scored; trained on "
         f"{int(meta['training_examples']):,} examples with "
         f"{int(meta['training_conversions']):,} conversions.\n"
         f"Held out {meta['holdout_date']}: model AUC {auc('holdout_auc')}, rule score AUC "
-        f"{rule} (model card: marts.predictive_model_card)"
+        f"{rule} (model card: {marts}.predictive_model_card)"
     )
 
 
