@@ -134,42 +134,43 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     return built
 
 
-def read_rows(settings: Settings, relation: tuple[str, str], columns: list[str]) -> list[dict]:
-    schema, table = relation
-    with connect(settings, read_only=True) as conn:
-        return conn.fetch_dicts(f"select {', '.join(columns)} from {schema}.{table}")
-
-
-def test_spark_builds_every_model_of_the_duckdb_build(builds):
-    duckdb_models = models_of(builds["duckdb"])
-    spark_models = models_of(builds["spark"])
-    assert spark_models.keys() == duckdb_models.keys()
-    # Spark keeps each layer in a database named after the target schema and the layer.
-    assert spark_models["dim_leads"] == ("leadscore_marts", "dim_leads")
-
-    def counts(settings: Settings, models: dict[str, tuple[str, str]]) -> dict[str, int]:
+@pytest.fixture(scope="module")
+def tables(builds) -> dict[str, dict]:
+    """What the tests compare, read once per warehouse (each Spark connection starts a JVM):
+    the row count of every model and the rows of the lead-level marts."""
+    read: dict[str, dict] = {}
+    for target, settings in builds.items():
+        models = models_of(settings)
         with connect(settings, read_only=True) as conn:
-            return {
+            counts = {
                 name: conn.fetchall(f"select count(*) from {schema}.{table}")[0][0]
                 for name, (schema, table) in models.items()
             }
+            marts = {}
+            for mart, (key, same, scores) in LEAD_MARTS.items():
+                schema, table = models[mart]
+                columns = ", ".join(key + same + scores)
+                marts[mart] = conn.fetch_dicts(f"select {columns} from {schema}.{table}")
+        read[target] = {"models": models, "counts": counts, "marts": marts}
+    return read
 
-    duckdb_counts = counts(builds["duckdb"], duckdb_models)
-    assert duckdb_counts["dim_leads"] > 500
-    assert counts(builds["spark"], spark_models) == duckdb_counts
+
+def test_spark_builds_every_model_of_the_duckdb_build(tables):
+    duckdb, spark = tables["duckdb"], tables["spark"]
+    assert spark["models"].keys() == duckdb["models"].keys()
+    # Spark keeps each layer in a database named after the target schema and the layer.
+    assert spark["models"]["dim_leads"] == ("leadscore_marts", "dim_leads")
+    assert duckdb["counts"]["dim_leads"] > 500
+    assert spark["counts"] == duckdb["counts"]
 
 
 @pytest.mark.parametrize("mart", list(LEAD_MARTS))
-def test_lead_level_marts_agree_lead_by_lead(builds, mart):
+def test_lead_level_marts_agree_lead_by_lead(tables, mart):
     key, same, scores = LEAD_MARTS[mart]
-    columns = key + same + scores
-    rows = {}
-    for target, settings in builds.items():
-        relation = models_of(settings)[mart]
-        rows[target] = {
-            tuple(str(row[column]) for column in key): row
-            for row in read_rows(settings, relation, columns)
-        }
+    rows = {
+        target: {tuple(str(row[column]) for column in key): row for row in read["marts"][mart]}
+        for target, read in tables.items()
+    }
     duckdb_rows, spark_rows = rows["duckdb"], rows["spark"]
     assert len(duckdb_rows) > 0
     assert spark_rows.keys() == duckdb_rows.keys()
@@ -191,3 +192,41 @@ def test_lead_level_marts_agree_lead_by_lead(builds, mart):
         assert len({row["lead_stage"] for row in duckdb_rows.values()}) >= 3
     if "segment" in same:
         assert len({row["segment"] for row in duckdb_rows.values()}) >= 4
+
+
+def test_files_sync_on_spark_sends_every_lead_once_then_only_changes(builds, tmp_path):
+    """Syncs read the payload mart from Spark; their ledger (which needs DELETE and UPDATE,
+    which Parquet tables lack) lives in a DuckDB file beside the Spark warehouse."""
+    settings = builds["spark"]
+    env = {
+        **os.environ,
+        **settings.dbt_env(),
+        "LEADSCORE_DATA_DIR": str(settings.data_dir),
+        "LEADSCORE_LANDING_DIR": str(settings.landing_dir),
+        "LEADSCORE_AS_OF_DATE": AS_OF.isoformat(),
+        "LEADSCORE_SYNC_FILES_DIR": str(tmp_path / "sync"),
+    }
+
+    def sync() -> str:
+        completed = subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "sync", "--destination", "files"],
+            cwd=DBT_PROJECT_DIR.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert completed.returncode == 0, completed.stderr[-3000:]
+        return completed.stdout
+
+    schema, table = models_of(settings)["sync_files__leads"]
+    with connect(settings, read_only=True) as conn:
+        payload_rows = conn.fetchall(f"select count(*) from {schema}.{table}")[0][0]
+    assert payload_rows > 500
+
+    first = sync()
+    assert f"files: sent {payload_rows:,} ({payload_rows:,} added, 0 changed)" in first
+    assert list((tmp_path / "sync").rglob("*.parquet"))
+    second = sync()
+    assert f"files: sent 0 (0 added, 0 changed), {payload_rows:,} unchanged" in second
+    assert (settings.spark.dir / "sync_state.duckdb").exists()

@@ -10,10 +10,6 @@ that install hint (they never skip)."""
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -174,20 +170,10 @@ def test_reading_a_spark_warehouse_that_does_not_exist_says_so(tmp_path: Path):
     assert not settings.spark.dir.exists()
 
 
-def test_sync_fails_early_on_spark_and_unconfigured_destinations_are_still_skipped(
+def test_unconfigured_destinations_are_skipped_on_spark_before_a_session_starts(
     tmp_path: Path,
 ):
     settings = spark_settings(tmp_path)
-    # A destination someone configured fails loudly; the demo's files destination, which
-    # needs no configuration, is skipped with the reason (so `leadscore run` completes).
-    configured = {
-        "LEADSCORE_WEBHOOK_URL": "http://127.0.0.1:9/hook",
-        "LEADSCORE_WEBHOOK_SECRET": "s",
-    }
-    with pytest.raises(SyncStateUnsupportedError, match=r"DELETE and UPDATE.*DuckDB, PostgreSQL"):
-        run_sync("webhook", settings, env=configured)
-    with pytest.raises(NotConfiguredError, match="not on the spark target"):
-        run_sync("files", settings, env={})
     with pytest.raises(NotConfiguredError, match="LEADSCORE_HUBSPOT_TOKEN"):
         run_sync("hubspot", settings, env={})
     # Refused before a session was started or the warehouse directory created.
@@ -549,65 +535,3 @@ def test_backtest_scratch_schemas_are_dropped_afterwards(
 
 
 # -- the metastore hand-over to dbt (closes the shared session) ----------------------------
-
-
-def test_dbt_opens_the_metastore_after_the_python_session_closed(
-    spark_warehouse: SparkWarehouse, tmp_path: Path
-):
-    settings = spark_warehouse.settings
-    conn = spark_warehouse.conn
-    conn.execute('create schema if not exists "handover"')
-    conn.create_table("handover", "marker", [("note", "varchar")])
-    conn.append_arrow("handover", "marker", pa.table({"note": ["written before dbt"]}))
-    jvm = conn._raw.sparkContext._gateway.proc
-
-    spark_warehouse.close()
-
-    assert jvm.poll() is not None  # the JVM exited: Derby's lock is released
-    completed = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dbt"),
-            "seed",
-            "--target",
-            "spark",
-            "-s",
-            "sync_destinations",
-            "--profiles-dir",
-            ".",
-            # Keep dbt_project/target (the DuckDB manifest other code reads) untouched.
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env={
-            **os.environ,
-            **settings.dbt_env(),
-            "LEADSCORE_TARGET": "spark",
-            "DBT_USE_COLORS": "false",
-        },
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert completed.returncode == 0, "\n".join(completed.stdout.splitlines()[-30:])
-
-    node = json.loads((tmp_path / "target" / "manifest.json").read_text())["nodes"][
-        "seed.leadscore.sync_destinations"
-    ]
-    assert node["schema"] == f"{settings.spark.schema}_config"
-    relation = f"{quote_ident(node['schema'])}.{quote_ident(node['alias'])}"
-    with (PROJECT_ROOT / "seeds" / "sync_destinations.csv").open(newline="") as handle:
-        seed = sorted(
-            (row["destination"], int(row["batch_size"]), row["object_type"])
-            for row in csv.DictReader(handle)
-        )
-    # A new Python session reads what dbt wrote, and what the first session wrote.
-    conn = spark_warehouse.conn
-    assert (
-        conn.fetchall(f"select destination, batch_size, object_type from {relation} order by 1")
-        == seed
-    )
-    assert conn.fetchall('select note from "handover"."marker"') == [("written before dbt",)]

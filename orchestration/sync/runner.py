@@ -7,13 +7,21 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from orchestration.lib.settings import Settings, load_settings
-from orchestration.lib.warehouse import connect, supports_row_changes
+from orchestration.lib.warehouse import (
+    WarehouseConnection,
+    connect,
+    quote_ident,
+    supports_row_changes,
+)
 from orchestration.sync.destinations import (
     DestinationConfig,
     FilesDestination,
@@ -31,7 +39,6 @@ from orchestration.sync.engine import (
     SyncEngine,
     SyncOptions,
     SyncReport,
-    require_sync_state_support,
 )
 
 
@@ -145,57 +152,111 @@ def run_sync(
 ) -> SyncReport:
     """Sync one destination. Raises NotConfiguredError when its variables are not set,
     SyncConfigError for a bad seed row, DestinationError when the destination cannot be
-    reached (after the acknowledged rows were recorded), and SyncStateUnsupportedError (a
-    DestinationError) on a warehouse that cannot keep the ledger (the spark target)."""
+    reached (after the acknowledged rows were recorded). On the spark target the ledger is
+    kept in a DuckDB file beside the warehouse (``sync_state_path``)."""
     if name not in DESTINATIONS:
         raise SyncConfigError(f"unknown destination {name!r}; use one of {', '.join(DESTINATIONS)}")
     spec = DESTINATIONS[name]
     settings = settings or load_settings()
     env = os.environ if env is None else env
-    if not supports_row_changes(settings.target):
-        # Decided before the warehouse is opened (a Spark session takes seconds to start); a
-        # destination that is not configured is still skipped rather than failed, and so is
-        # the files destination, which nobody configures (it is on for the demo). A destination
-        # someone set up fails: a refresh that silently stopped syncing would go unnoticed.
-        _require_configured(name, env)
-        if not DESTINATIONS[name].required_env:
-            raise NotConfiguredError(
-                f"{name}: not on the {settings.target} target (sync state needs DELETE/UPDATE)"
-            )
-        require_sync_state_support(settings.target)
     from orchestration.defs.dbt.project import model_meta, relation_name, relation_parts
 
     log = log or logging.getLogger("leadscore.sync")
     schema, payload_table = relation_parts(spec.payload_model)
     unhashed = tuple((model_meta(spec.payload_model).get("sync") or {}).get("unhashed", ()))
 
-    with connect(settings) as conn:
-        rows = conn.fetch_dicts(
-            f"select * from {relation_name('sync_destinations')} "
-            f"where destination = {conn.placeholder}",
-            [name],
-        )
-        if len(rows) != 1:
-            raise SyncConfigError(
-                f"the sync_destinations seed has {len(rows)} rows for {name!r}; it needs one"
-            )
-        config = DestinationConfig.from_row(rows[0])
+    if not supports_row_changes(settings.target):
+        # Spark's Parquet tables have no DELETE or UPDATE, which the ledger needs: the ledger
+        # lives in a DuckDB file beside the Spark warehouse, and each run copies the payload
+        # mart into it (read through the warehouse resource, like every other mart).
+        _require_configured(name, env)
+        with connect(settings, read_only=True) as conn:
+            config = _destination_config(conn, name)
+            payload = conn.fetch_arrow(f"select * from {relation_name(spec.payload_model)}")
         destination = build_destination(config, settings, env)
-        limiter = RateLimiter(config.max_requests_per_10s, 10.0, sleep=sleep)
-        engine = SyncEngine(
-            conn,
-            destination,
-            schema=schema,
-            payload_table=payload_table,
-            options=SyncOptions(
-                dry_run=dry_run,
-                full_resync=full_resync,
-                batch_size=config.batch_size,
-                unhashed=unhashed,
-            ),
-            policy=policy,
-            limiter=limiter,
-            log=log,
-            sleep=sleep,
+        with _sync_state(settings, schema, payload_table, payload) as state:
+            return _run_engine(
+                state, destination, config, schema, payload_table, unhashed, dry_run,
+                full_resync, policy, sleep, log,
+            )  # fmt: skip
+
+    with connect(settings) as conn:
+        config = _destination_config(conn, name)
+        destination = build_destination(config, settings, env)
+        return _run_engine(
+            conn, destination, config, schema, payload_table, unhashed, dry_run,
+            full_resync, policy, sleep, log,
+        )  # fmt: skip
+
+
+def _destination_config(conn: WarehouseConnection, name: str) -> DestinationConfig:
+    from orchestration.defs.dbt.project import relation_name
+
+    rows = conn.fetch_dicts(
+        f"select * from {relation_name('sync_destinations')} "
+        f"where destination = {conn.placeholder}",
+        [name],
+    )
+    if len(rows) != 1:
+        raise SyncConfigError(
+            f"the sync_destinations seed has {len(rows)} rows for {name!r}; it needs one"
         )
-        return engine.run()
+    return DestinationConfig.from_row(rows[0])
+
+
+def sync_state_path(settings: Settings) -> Path:
+    """Where the sync ledger of a warehouse without DELETE/UPDATE (spark) is kept."""
+    return settings.spark.dir / "sync_state.duckdb"
+
+
+@contextmanager
+def _sync_state(
+    settings: Settings, schema: str, payload_table: str, payload: pa.Table
+) -> Iterator[WarehouseConnection]:
+    import duckdb
+
+    path = sync_state_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = duckdb.connect(str(path))
+    try:
+        target = f"{quote_ident(schema)}.{quote_ident(payload_table)}"
+        raw.execute(f"create schema if not exists {quote_ident(schema)}")
+        raw.register("_leadscore_payload", payload)
+        raw.execute(f"create or replace table {target} as select * from _leadscore_payload")
+        raw.unregister("_leadscore_payload")
+        yield WarehouseConnection("duckdb", raw)
+    finally:
+        raw.close()
+
+
+def _run_engine(
+    conn: WarehouseConnection,
+    destination: Destination,
+    config: DestinationConfig,
+    schema: str,
+    payload_table: str,
+    unhashed: tuple[str, ...],
+    dry_run: bool,
+    full_resync: bool,
+    policy: RetryPolicy | None,
+    sleep: Callable[[float], None],
+    log: Any,
+) -> SyncReport:
+    limiter = RateLimiter(config.max_requests_per_10s, 10.0, sleep=sleep)
+    engine = SyncEngine(
+        conn,
+        destination,
+        schema=schema,
+        payload_table=payload_table,
+        options=SyncOptions(
+            dry_run=dry_run,
+            full_resync=full_resync,
+            batch_size=config.batch_size,
+            unhashed=unhashed,
+        ),
+        policy=policy,
+        limiter=limiter,
+        log=log,
+        sleep=sleep,
+    )
+    return engine.run()

@@ -28,7 +28,14 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 
 # No target here: the profile picks it from LEADSCORE_TARGET when dbt runs, so the target is
 # an environment setting, like everything else about the warehouse.
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# Spark names the layers' schemas differently (prefixed with its schema; DuckDB and PostgreSQL
+# name them alike), so its manifest lives in a folder of its own: processes on different
+# targets never read each other's manifest.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+    target_path=Path("target-spark" if os.environ.get("LEADSCORE_TARGET") == "spark" else "target"),
+)
 # `dagster dev` re-parses on every load so model edits show up at once.
 dbt_project.prepare_if_dev()
 
@@ -40,24 +47,11 @@ def _newest_source_mtime() -> float:
     return max(path.stat().st_mtime for path in files)
 
 
-def _manifest_adapter(path: Path) -> str | None:
-    try:
-        return json.loads(path.read_text())["metadata"].get("adapter_type")
-    except (OSError, ValueError, KeyError):
-        return None
-
-
 def prepare_manifest() -> None:
-    """Parse the dbt project (target/manifest.json) when it is missing, older than any model,
-    seed, macro or project file, or parsed for another adapter (schema names differ: Spark
-    prefixes them with its schema), so a run never builds from a stale manifest."""
+    """Parse the dbt project (target/manifest.json) when it is missing or older than any model,
+    seed, macro or project file, so a run never builds from a stale manifest."""
     manifest = dbt_project.manifest_path
-    target = os.environ.get("LEADSCORE_TARGET", "duckdb")
-    if (
-        not manifest.exists()
-        or manifest.stat().st_mtime < _newest_source_mtime()
-        or _manifest_adapter(manifest) != target
-    ):
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
         dbt_project.preparer.prepare(dbt_project)
 
 
