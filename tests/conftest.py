@@ -87,6 +87,19 @@ def acceptance_landing(tmp_path_factory: pytest.TempPathFactory) -> GenerationRe
     )
 
 
+# The longest files start first, so that with `pytest -n` (pyproject.toml) no worker is left
+# with one of them at the end while the others wait.
+SLOWEST_FIRST = ("test_spark.py", "test_pipeline.py", "test_predictive.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_FIRST.index(name) if name in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each file is kept
+
+
 INFO_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Both engines score the same as-of date, even if the suite runs across midnight.
 AS_OF = datetime.now(UTC).date().isoformat()

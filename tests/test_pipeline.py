@@ -195,7 +195,17 @@ def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refres
     env = {**os.environ, **settings.dbt_env(), "LEADSCORE_DUCKDB_PATH": str(broken)}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     completed = subprocess.run(
-        ["dbt", "test", "--select", "audit_raw_reconciliation", "--profiles-dir", "."],
+        [
+            "dbt",
+            "test",
+            "--select",
+            "audit_raw_reconciliation",
+            "--profiles-dir",
+            ".",
+            # Its own artifacts: other test workers read the project's target/ meanwhile.
+            "--target-path",
+            str(tmp_path / "dbt_target"),
+        ],
         cwd=DBT_PROJECT_DIR,
         env=env,
         capture_output=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -49,10 +50,21 @@ def _newest_source_mtime() -> float:
 
 def prepare_manifest() -> None:
     """Parse the dbt project (target/manifest.json) when it is missing or older than any model,
-    seed, macro or project file, so a run never builds from a stale manifest."""
+    seed, macro or project file, so a run never builds from a stale manifest. Processes that
+    start together (a test worker each, `dagster dev` beside a CLI run) take turns: one parses,
+    the others wait and then find the manifest current."""
     manifest = dbt_project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
-        dbt_project.preparer.prepare(dbt_project)
+
+    def stale() -> bool:
+        return not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
+
+    if not stale():
+        return
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with open(manifest.parent / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stale():
+            dbt_project.preparer.prepare(dbt_project)
 
 
 prepare_manifest()
