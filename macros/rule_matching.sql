@@ -58,3 +58,12 @@
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 {% endmacro %}
+
+{# A behaviour rule applies to a lead when its persona and customer scope match. #}
+{% macro behavior_rule_applies(rules, profile) -%}
+    ({{ rules }}.persona is null or {{ rules }}.persona = {{ profile }}.persona)
+    and (
+        {{ rules }}.customer_scope = 'all'
+        or ({{ rules }}.customer_scope = 'existing_customer') = {{ profile }}.is_customer
+    )
+{%- endmacro %}

@@ -135,3 +135,28 @@ def test_history_accumulates_and_transitions_follow_the_stages(project: ProjectC
     assert project.query(
         "select count(*) from marts.fct_lead_score_history group by as_of_date order by 1"
     ) == [(n,) for _, n in sorted(dates, key=lambda row: row[1])]
+
+    # A backfill between the two snapshots: the transitions, rebuilt for two dates only, equal
+    # the stage changes recomputed from the whole history, and dim_leads compares with the
+    # snapshot just before the backfilled date.
+    middle = earlier + timedelta(days=20)
+    project.build(as_of=middle)
+    recomputed = (
+        "select contact_id, as_of_date, lead_stage, lag(lead_stage) over "
+        "(partition by contact_id order by as_of_date) as before from marts.fct_lead_score_history"
+    )
+    expected = project.query(
+        f"select contact_id, as_of_date, coalesce(before, '-'), lead_stage from ({recomputed}) "
+        "where before is null or before <> lead_stage order by 1, 2"
+    )
+    actual = project.query(
+        "select contact_id, transitioned_on, coalesce(from_stage, '-'), to_stage "
+        "from marts.fct_lead_stage_transitions order by 1, 2"
+    )
+    assert any(row[1] == middle for row in expected)
+    assert any(row[1] == TODAY and row[2] != "-" for row in expected)
+    assert actual == expected
+    assert project.query(
+        "select count(*), count(distinct previous_as_of_date), min(previous_as_of_date) "
+        "from marts.dim_leads where previous_as_of_date is not null"
+    ) == [(dates[0][1], 1, earlier)]

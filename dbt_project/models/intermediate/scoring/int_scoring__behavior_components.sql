@@ -54,8 +54,11 @@ activity as (
     {% endif %}
 ),
 
--- Rules apply to a lead when persona and customer scope match.
-applicable as (
+-- Rules apply to a lead when persona and customer scope match. Only inactivity rules can give
+-- points without activity, so only they are paired with every lead; the other rules start
+-- from the lead's totals (a cross join of every lead and rule is the costliest step at 1M
+-- leads).
+inactivity_rules as (
     select
         profile.contact_id,
         profile.created_at,
@@ -63,11 +66,8 @@ applicable as (
     from profile
     cross join rules
     where
-        (rules.persona is null or rules.persona = profile.persona)
-        and (
-            rules.customer_scope = 'all'
-            or (rules.customer_scope = 'existing_customer') = profile.is_customer
-        )
+        rules.rule_type = 'inactivity'
+        and {{ behavior_rule_applies('rules', 'profile') }}
 ),
 
 event_totals as (
@@ -111,8 +111,8 @@ window_totals as (
 
 event_components as (
     select
-        applicable.contact_id,
-        applicable.rule_id,
+        event_totals.contact_id,
+        event_totals.rule_id,
         applicable.rule_type,
         applicable.description,
         event_totals.occurrences,
@@ -134,48 +134,70 @@ event_components as (
                     )
             else applicable.points * event_totals.decayed_occurrences
         end as decayed_points
-    from applicable
-    inner join event_totals
-        on
-            applicable.contact_id = event_totals.contact_id
-            and applicable.rule_id = event_totals.rule_id
+    from event_totals
+    inner join rules as applicable
+        on event_totals.rule_id = applicable.rule_id
+    inner join profile
+        on event_totals.contact_id = profile.contact_id
+    where {{ behavior_rule_applies('applicable', 'profile') }}
 ),
 
+-- Frequency and recency rules give points from the lead's totals in the window.
 window_components as (
     select
-        applicable.contact_id,
-        applicable.rule_id,
+        window_totals.contact_id,
+        window_totals.rule_id,
         applicable.rule_type,
         applicable.description,
-        coalesce(window_totals.occurrences, 0) as occurrences,
+        window_totals.occurrences,
         window_totals.last_occurred_at,
         applicable.max_points,
         false as is_decayed,
         applicable.points as undecayed_points,
         applicable.points as decayed_points
-    from applicable
+    from window_totals
+    inner join rules as applicable
+        on window_totals.rule_id = applicable.rule_id
+    inner join profile
+        on window_totals.contact_id = profile.contact_id
+    where
+        {{ behavior_rule_applies('applicable', 'profile') }}
+        and (
+            (applicable.rule_type = 'frequency' and window_totals.occurrences >= applicable.min_count)
+            or (applicable.rule_type = 'recency' and window_totals.occurrences > 0)
+        )
+),
+
+-- Inactivity rules give points to a lead older than the window with no engagement in it.
+inactivity_components as (
+    select
+        inactivity_rules.contact_id,
+        inactivity_rules.rule_id,
+        inactivity_rules.rule_type,
+        inactivity_rules.description,
+        0 as occurrences,
+        cast(null as timestamp) as last_occurred_at,
+        inactivity_rules.max_points,
+        false as is_decayed,
+        inactivity_rules.points as undecayed_points,
+        inactivity_rules.points as decayed_points
+    from inactivity_rules
     left join window_totals
         on
-            applicable.contact_id = window_totals.contact_id
-            and applicable.rule_id = window_totals.rule_id
+            inactivity_rules.contact_id = window_totals.contact_id
+            and inactivity_rules.rule_id = window_totals.rule_id
     where
-        (
-            applicable.rule_type = 'frequency'
-            and coalesce(window_totals.occurrences, 0) >= applicable.min_count
-        )
-        or (applicable.rule_type = 'recency' and window_totals.occurrences > 0)
-        or (
-            applicable.rule_type = 'inactivity'
-            and window_totals.occurrences is null
-            and applicable.created_at
-            < {{ dbt.dateadd('day', '-applicable.window_days', as_of_end()) }}
-        )
+        window_totals.contact_id is null
+        and inactivity_rules.created_at
+        < {{ dbt.dateadd('day', '-inactivity_rules.window_days', as_of_end()) }}
 ),
 
 components as (
     select * from event_components
     union all
     select * from window_components
+    union all
+    select * from inactivity_components
 ),
 
 final as (

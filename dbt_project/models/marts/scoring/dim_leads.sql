@@ -1,5 +1,6 @@
 -- One row per lead: who they are, their scores at the as-of date, stage, grade, priority,
 -- the reasons in words, and what changed since the previous snapshot ("just heated up").
+{%- set previous_snapshot = history_neighbours()[0] %}
 with
 
 scores as (
@@ -17,15 +18,15 @@ contacts as (
     from {{ ref('stg_crm__contacts') }}
 ),
 
+-- The snapshot before the as-of date (one date of the history, not all of it).
 previous_snapshots as (
     select
         contact_id,
         lead_score,
         lead_stage,
-        as_of_date,
-        row_number() over (partition by contact_id order by as_of_date desc) as recency_rank
+        as_of_date
     from {{ ref('fct_lead_score_history') }}
-    where as_of_date < {{ as_of_date() }}
+    where as_of_date = cast('{{ previous_snapshot or "0001-01-01" }}' as date)
 ),
 
 stage_entries as (
@@ -82,7 +83,7 @@ final as (
     inner join contacts
         on scores.contact_id = contacts.contact_id
     left join previous_snapshots
-        on scores.contact_id = previous_snapshots.contact_id and previous_snapshots.recency_rank = 1
+        on scores.contact_id = previous_snapshots.contact_id
     left join stage_entries
         on scores.contact_id = stage_entries.contact_id
 )

@@ -1,9 +1,30 @@
+{{
+    config(
+        pre_hook="{{ delete_transitions_to_redo() }}",
+        **incremental_config(unique_key=['contact_id', 'transitioned_on'])
+    )
+}}
+
 -- One row per lead and stage change in the score history: when a lead entered its first
 -- stage, became MQL or SQL (direction 'up') or fell back ('down').
+--
+-- Incremental: a run writes one snapshot (its as-of date), which can change only the
+-- transitions on that date and on the next snapshot date. It reads the snapshots of the
+-- dates before, on and after the as-of date (history_neighbours) and rebuilds those two
+-- dates, so a daily run does not rescan a history that grows by a snapshot a day. A lead is
+-- compared with its row in the previous snapshot; `--full-refresh` compares every row with
+-- the lead's previous row and gives the same table as long as leads are not removed.
+{%- set neighbours = history_neighbours() if is_incremental() else ['', ''] %}
 with
 
 history as (
     select * from {{ ref('fct_lead_score_history') }}
+    {% if is_incremental() %}
+        where as_of_date in (
+            {{ as_of_date() }}
+            {%- for neighbour in neighbours if neighbour %}, cast('{{ neighbour }}' as date){% endfor %}
+        )
+    {% endif %}
 ),
 
 sequenced as (
@@ -40,7 +61,11 @@ final as (
         -- dates
         as_of_date as transitioned_on
     from sequenced
-    where previous_stage is null or lead_stage <> previous_stage
+    where
+        (previous_stage is null or lead_stage <> previous_stage)
+        {% if is_incremental() %}
+            and as_of_date in ({{ transition_dates_to_redo() }})
+        {% endif %}
 )
 
 select * from final
