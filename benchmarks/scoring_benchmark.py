@@ -20,7 +20,8 @@ it and builds staging (reported, not compared), then measures on the same data:
 
 with wall time and peak memory (resident set of the process tree) of each, and the ratios the
 README quotes. Each step runs in its own process so peak memory is its own. Results go to
-stdout as a table and to <work dir>/benchmark.json.
+stdout as a table and to <work dir>/benchmark.json; dbt's per-model timings of each dbt step
+to <work dir>/run_results/.
 """
 
 from __future__ import annotations
@@ -138,7 +139,15 @@ class Bench:
             "--profiles-dir",
             str(ROOT / "dbt_project"),
         ]
-        return self.measure(name, cmd, env, note)
+        step = self.measure(name, cmd, env, note)
+        # dbt's per-node timings of this step, for "where the time goes" (the next step
+        # overwrites target/run_results.json).
+        results = ROOT / "dbt_project" / "target" / "run_results.json"
+        if results.exists():
+            slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+            (self.work / "run_results").mkdir(exist_ok=True)
+            shutil.copy(results, self.work / "run_results" / f"{slug}.json")
+        return step
 
 
 def generate(landing: str, contacts: str, events: str, seed: str, as_of: str) -> None:

@@ -33,16 +33,13 @@ scores as (
 ),
 
 -- Top three rules by absolute points, e.g. "Requested a demo (+30); Visited the pricing
--- page (+12.4, decayed)".
-ranked_reasons as (
+-- page (+12.4, decayed)". Ranked on numbers first; only the three kept are put into words.
+ranked_components as (
     select
         contact_id,
-        description
-        || ' ('
-        || case when points >= 0 then '+' else '-' end
-        || {{ format_points('abs(points)') }}
-        || case when is_decayed then ', decayed' else '' end
-        || ')' as reason,
+        description,
+        points,
+        is_decayed,
         -- Rounded so that equal points tie the same way on every engine.
         row_number() over (
             partition by contact_id
@@ -52,12 +49,25 @@ ranked_reasons as (
     where rule_type <> 'cap' and points <> 0
 ),
 
+ranked_reasons as (
+    select
+        contact_id,
+        reason_rank,
+        description
+        || ' ('
+        || case when points >= 0 then '+' else '-' end
+        || {{ format_points('abs(points)') }}
+        || case when is_decayed then ', decayed' else '' end
+        || ')' as reason
+    from ranked_components
+    where reason_rank <= 3
+),
+
 reasons as (
     select
         contact_id,
         {{ dbt.listagg('reason', "'; '", 'order by reason_rank') }} as score_reasons
     from ranked_reasons
-    where reason_rank <= 3
     group by contact_id
 ),
 

@@ -1,4 +1,8 @@
--- One row per lead and fit rule that fires.
+{{ config(materialized='view') }}
+
+-- One row per lead and fit rule that fires. A view: fct_lead_score_components, its one
+-- reader, computes it while writing the components (a table here would write and read
+-- again about five rows per lead every day); it depends only on the profile and the rules.
 {% set text_attributes = [
     'seniority', 'department', 'job_title', 'industry', 'country', 'size_band',
     'email_domain_type', 'lead_source', 'persona'

@@ -61,11 +61,10 @@ final as (
         -- dates
         as_of_date as transitioned_on
     from sequenced
-    where
-        (previous_stage is null or lead_stage <> previous_stage)
-        {% if is_incremental() %}
-            and as_of_date in ({{ transition_dates_to_redo() }})
-        {% endif %}
+    where previous_stage is null or lead_stage <> previous_stage
 )
 
 select * from final
+{% if is_incremental() %}
+    where transitioned_on in ({{ transition_dates_to_redo() }})
+{% endif %}
