@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/scoring_benchmark.py                       # 1M contacts, 50M events
     .venv/bin/python benchmarks/scoring_benchmark.py --contacts 100000 --events 5000000
 
-One run generates the data (and a history ten times smaller with the same contacts), loads
-it and builds staging (reported, not compared), then measures on the same data:
+One run generates the data, loads it and builds staging (reported, not compared), then
+measures on the same data:
 
   floor          one hand-written DuckDB query: every contact's decayed behaviour score
   dbt start-up   `dbt run` of one tiny model: dbt's fixed cost
@@ -12,7 +12,9 @@ it and builds staging (reported, not compared), then measures on the same data:
                  models/marts/scoring, tests included)
   one new day    about 1/365 of the events added (a tenth of them late: stamped in the week
                  before), staging rebuilt, then the same scoring build one day later
-  same, 10x      the one-day refresh on the history ten times smaller
+  same, 10x      the same refresh on a history ten times shorter: the same contacts and
+                 landing files keeping only the events of the last 36.5 days (the same
+                 events per day), and a new day of the same size
   dbt build      every model, plain dbt
   Dagster        the same dbt build as Dagster assets (dbt tests as asset checks); with
                  --with-python-assets also the whole refresh job (report, exports, syncs and
@@ -165,6 +167,28 @@ def generate(landing: str, contacts: str, events: str, seed: str, as_of: str) ->
     )
 
 
+def shorten(source: str, landing: str, as_of: str, days: str) -> None:
+    """The same landing files with only the events of the last `days` days (and a tenth of
+    the rows whose timestamp does not parse): the same contacts and the same events per
+    day, a shorter history."""
+    import duckdb
+
+    source_dir, target_dir = Path(source), Path(landing)
+    for table in ("crm_contacts", "crm_companies", "crm_deals", "crm_owners"):
+        shutil.copytree(source_dir / table, target_dir / table)
+    (target_dir / "marketing_events").mkdir(parents=True)
+    cutoff = datetime.fromisoformat(as_of) + timedelta(days=1) - timedelta(days=float(days))
+    duckdb.sql(f"""
+        copy (
+            select * from read_parquet('{source_dir / "marketing_events" / "part-*.parquet"}')
+            where coalesce(
+                try_cast(occurred_at as timestamp) >= timestamp '{cutoff:%Y-%m-%d %H:%M:%S}',
+                hash(event_id) % 10 = 0
+            )
+        ) to '{target_dir / "marketing_events" / "part-00000.parquet"}' (format parquet)
+    """)
+
+
 def load(data_dir: str, landing: str) -> None:
     from orchestration.defs.ingest.loader import ingest_landing
     from orchestration.lib.settings import load_settings
@@ -173,6 +197,13 @@ def load(data_dir: str, landing: str) -> None:
     settings = load_settings({**os.environ, "LEADSCORE_DATA_DIR": data_dir})
     with connect(settings) as conn:
         ingest_landing(conn, Path(landing), "raw", log=lambda message: None)
+
+
+def _count_events(warehouse: Path) -> tuple[int]:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        return conn.execute("select count(*) from raw.marketing_events").fetchone()
 
 
 def add_one_day(warehouse: Path, landing: Path, as_of: date, share: float, seed: int) -> int:
@@ -212,13 +243,22 @@ def run_history(
     as_of: date,
     full: bool,
     with_python_assets: bool = False,
+    shorten_from: tuple[Path, float] | None = None,
+    day_events: int | None = None,
 ) -> dict[str, Step]:
+    """Load a history, score it in full, add a day and score again. `shorten_from`: (the
+    landing folder of a longer history, days) to keep only its last days instead of
+    generating; `day_events`: about how many events the new day brings (default: a 365th of
+    the history)."""
     data_dir = bench.work / label
     shutil.rmtree(data_dir, ignore_errors=True)
     landing = data_dir / "landing"
     warehouse = data_dir / "warehouse.duckdb"
     env = {**bench.env, "LEADSCORE_DATA_DIR": str(data_dir)}
-    print(f"{label}: {contacts:,} contacts, {events:,} events", flush=True)
+    if shorten_from:
+        print(f"{label}: the last {shorten_from[1]:g} days of the history", flush=True)
+    else:
+        print(f"{label}: {contacts:,} contacts, {events:,} events", flush=True)
     steps: dict[str, Step] = {}
 
     def python(name: str, fn: str, *args: str) -> Step:
@@ -226,9 +266,20 @@ def run_history(
             f"{label}: {name}", [sys.executable, __file__, "_step", fn, *args], env
         )
 
-    steps["generate"] = python(
-        "generate", "generate", str(landing), str(contacts), str(events), str(seed), str(as_of)
-    )
+    if shorten_from:
+        source, days = shorten_from
+        steps["generate"] = python(
+            f"keep the last {days:g} days",
+            "shorten",
+            str(source),
+            str(landing),
+            str(as_of),
+            str(days),
+        )
+    else:
+        steps["generate"] = python(
+            "generate", "generate", str(landing), str(contacts), str(events), str(seed), str(as_of)
+        )
     steps["load"] = python("load raw", "load", str(data_dir), str(landing))
     steps["seed"] = bench.dbt(f"{label}: dbt seed", warehouse, as_of, "seed")
     steps["staging"] = bench.dbt(
@@ -250,7 +301,9 @@ def run_history(
         *SCORING_SELECTION,
         "--full-refresh",
     )
-    added = add_one_day(warehouse, landing, as_of, 1 / 365, seed)
+    [loaded_events] = _count_events(warehouse)
+    share = min(1.0, (day_events or loaded_events / 365) / loaded_events)
+    added = add_one_day(warehouse, landing, as_of, share, seed)
     print(f"  added {added:,} events for {as_of + timedelta(days=1)}", flush=True)
     next_day = as_of + timedelta(days=1)
     steps["load_day"] = python("load the new day", "load", str(data_dir), str(landing))
@@ -314,7 +367,13 @@ def dagster_dbt() -> None:
     print(f"Dagster dbt assets: success={result.success}")
 
 
-STEPS = {"generate": generate, "load": load, "floor": floor, "dagster_dbt": dagster_dbt}
+STEPS = {
+    "generate": generate,
+    "shorten": shorten,
+    "load": load,
+    "floor": floor,
+    "dagster_dbt": dagster_dbt,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,8 +407,18 @@ def main(argv: list[str] | None = None) -> int:
         True,
         args.with_python_assets,
     )
+    # The same contacts and events per day over a tenth of the year, and a new day of the
+    # same size: only the length of the history differs.
     small = run_history(
-        bench, "tenth_history", args.contacts, args.events // 10, args.seed, as_of, False
+        bench,
+        "tenth_history",
+        args.contacts,
+        args.events // 10,
+        args.seed,
+        as_of,
+        False,
+        shorten_from=(args.work_dir / "full_history" / "landing", 36.5),
+        day_events=round(args.events / 365),
     )
     startup = big["startup"].seconds
     ratios = {

@@ -2,8 +2,11 @@
     The raw rows (every column as received, extra columns included) that `base_relation`
     classified as unusable, with the reason. Joined back to raw on the row's lineage key so
     the quarantine shows what arrived, not what parsing made of it.
+
+    `files` (optional): a query of the `_file_id`s to take; only those files' rows are read,
+    and the rows carry the base model's `_classified_at` (incremental quarantines).
 #}
-{% macro quarantine_rows(raw_relation, base_relation) %}
+{% macro quarantine_rows(raw_relation, base_relation, files=none) %}
 with
 
 rejected as (
@@ -11,18 +14,31 @@ rejected as (
         _file_id,
         _source_row,
         quarantine_reason
+        {%- if files is not none %},
+        _classified_at
+        {%- endif %}
     from {{ base_relation }}
-    where quarantine_reason is not null
+    where
+        quarantine_reason is not null
+        {%- if files is not none %}
+        and _file_id in ({{ files }})
+        {%- endif %}
 ),
 
 raw_rows as (
     select * from {{ raw_relation }}
+    {%- if files is not none %}
+    where _file_id in ({{ files }})
+    {%- endif %}
 ),
 
 final as (
     select
         rejected.quarantine_reason,
         raw_rows.*
+        {%- if files is not none %},
+        rejected._classified_at
+        {%- endif %}
     from raw_rows
     inner join rejected
         on
@@ -32,6 +48,32 @@ final as (
 
 select * from final
 {% endmacro %}
+
+{#
+    quarantine_marketing__events, incremental: the landing files with an event row that
+    base_marketing__events (re)classified since the quarantine last ran (new files, and older
+    files whose rows changed: a contact found, a duplicate resolved). The watermark is read
+    once, before the pre-hook deletes those files' rows, and written into the SQL.
+#}
+{% macro files_reclassified_since_quarantine() -%}
+    {%- set watermark = '1900-01-01 00:00:00' -%}
+    {%- if execute and is_incremental() -%}
+        {%- set stored = run_query(
+            "select cast(max(_classified_at) as " ~ text_type() ~ ") from " ~ this
+        ) -%}
+        {%- set watermark = stored.rows[0][0] or watermark -%}
+    {%- endif -%}
+    select distinct _file_id
+    from {{ ref('base_marketing__events') }}
+    where _classified_at > cast('{{ watermark }}' as timestamp)
+{%- endmacro %}
+
+{# Its pre-hook: the quarantined rows of those files are written again, whole. #}
+{% macro delete_reclassified_quarantine() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where _file_id in ({{ files_reclassified_since_quarantine() }})
+    {%- endif -%}
+{%- endmacro %}
 
 {# The loader's lineage columns, carried by every base model so a row can be traced to its
    landing file (see the `lineage_columns` doc). #}

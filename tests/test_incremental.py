@@ -27,7 +27,7 @@ from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, ProjectCopy, settings_for
 
-SELECT = ["-s", "+dim_leads"]
+SELECT = ["-s", "+dim_leads", "quarantine_marketing__events"]
 TOLERANCE = 1e-9
 BATCHES = 4
 HELD_BACK_UNTIL = 3  # the batch that brings the held-back contacts
@@ -36,6 +36,10 @@ HELD_BACK_UNTIL = 3  # the batch that brings the held-back contacts
 CLASSIFICATION = (
     "select _file_id, _source_row, contact_id, quarantine_reason, is_duplicate "
     "from staging.base_marketing__events",
+    2,
+)
+QUARANTINE = (
+    "select _file_id, _source_row, quarantine_reason from quarantine.quarantine_marketing__events",
     2,
 )
 DAY_AGGREGATES = (
@@ -151,6 +155,7 @@ def assert_same(incremental: dict, full: dict, what: str) -> None:
 def snapshot(project: ProjectCopy) -> dict[str, dict]:
     return {
         "classification": rows(project, CLASSIFICATION),
+        "quarantine": rows(project, QUARANTINE),
         "day aggregates": rows(project, DAY_AGGREGATES),
         "components": rows(project, COMPONENTS),
         "scores": rows(project, SCORES),
@@ -207,6 +212,13 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectCopy, 
                 "where quarantine_reason = 'unknown_contact' and source_contact_id in ("
                 f"select contact_id from read_csv('{held_back}', all_varchar = true))"
             )
+            # The same rows, as the quarantine holds them while they wait.
+            facts["waiting_in_quarantine"] = project.query(
+                "select q._file_id, q._source_row from quarantine.quarantine_marketing__events q "
+                "join staging.base_marketing__events b using (_file_id, _source_row) "
+                "where q.quarantine_reason = 'unknown_contact' and b.source_contact_id in ("
+                f"select contact_id from read_csv('{held_back}', all_varchar = true))"
+            )
     return project, facts
 
 
@@ -247,6 +259,20 @@ def test_a_sequence_of_incremental_refreshes_equals_a_full_refresh(incremental, 
         "from intermediate.int_scoring__rule_state"
     )
     assert mass_dates >= 3 and 0 < rebuilt < rows_now
+
+    # The quarantine held the waiting events and let them go when their contacts arrived,
+    # each row once.
+    waiting = facts["waiting_in_quarantine"]
+    assert len(waiting) == facts["unknown_held_back"]
+    keys = ", ".join(f"({file_id}, {row})" for file_id, row in waiting)
+    assert project.query(
+        "select count(*) from quarantine.quarantine_marketing__events "
+        f"where (_file_id, _source_row) in ({keys})"
+    ) == [(0,)]
+    assert project.query(
+        "select count(*) - count(distinct (_file_id, _source_row)) "
+        "from quarantine.quarantine_marketing__events"
+    ) == [(0,)]
 
     incremental_state = snapshot(project)
     full = snapshot(full_refresh_of(project, tmp_path))

@@ -25,7 +25,7 @@ rules as (
     select * from {{ ref('stg_scoring__behavior_rules') }}
 ),
 
-activity as (
+days as (
     select
         contact_id,
         rule_id,
@@ -38,6 +38,10 @@ activity as (
     where
         activity_date <= {{ as_of_date() }}
         and activity_date >= cast('{{ state or "0001-01-01" }}' as date)
+),
+
+activity as (
+    select * from days
     {% if state %}
         -- The days before the state's cutoff, one row per lead and rule, aged like a day
         -- whose midnight is mass_date; outside every window.
@@ -94,19 +98,20 @@ event_totals as (
     group by activity.contact_id, activity.rule_id
 ),
 
+-- Windows are recent: the state's rows (before every window) are not read here.
 window_totals as (
     select
-        activity.contact_id,
-        activity.rule_id,
-        sum(activity.occurrences) as occurrences,
-        max(activity.last_occurred_at) as last_occurred_at
-    from activity
+        days.contact_id,
+        days.rule_id,
+        sum(days.occurrences) as occurrences,
+        max(days.last_occurred_at) as last_occurred_at
+    from days
     inner join rules
-        on activity.rule_id = rules.rule_id
+        on days.rule_id = rules.rule_id
     where
         rules.rule_type in ('frequency', 'recency', 'inactivity')
-        and activity.days_before_as_of < rules.window_days
-    group by activity.contact_id, activity.rule_id
+        and days.days_before_as_of < rules.window_days
+    group by days.contact_id, days.rule_id
 ),
 
 event_components as (
