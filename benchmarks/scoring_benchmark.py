@@ -199,11 +199,12 @@ def load(data_dir: str, landing: str) -> None:
         ingest_landing(conn, Path(landing), "raw", log=lambda message: None)
 
 
-def _count_events(warehouse: Path) -> tuple[int]:
+def _count_events(warehouse: Path) -> int:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        return conn.execute("select count(*) from raw.marketing_events").fetchone()
+        [(rows,)] = conn.execute("select count(*) from raw.marketing_events").fetchall()
+    return rows
 
 
 def add_one_day(warehouse: Path, landing: Path, as_of: date, share: float, seed: int) -> int:
@@ -301,7 +302,7 @@ def run_history(
         *SCORING_SELECTION,
         "--full-refresh",
     )
-    [loaded_events] = _count_events(warehouse)
+    loaded_events = _count_events(warehouse)
     share = min(1.0, (day_events or loaded_events / 365) / loaded_events)
     added = add_one_day(warehouse, landing, as_of, share, seed)
     print(f"  added {added:,} events for {as_of + timedelta(days=1)}", flush=True)

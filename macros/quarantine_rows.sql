@@ -3,8 +3,9 @@
     classified as unusable, with the reason. Joined back to raw on the row's lineage key so
     the quarantine shows what arrived, not what parsing made of it.
 
-    `files` (optional): a query of the `_file_id`s to take; only those files' rows are read,
-    and the rows carry the base model's `_classified_at` (incremental quarantines).
+    `files` (optional): a query of the `_file_id`s to take; only those files' rows are read
+    (raw through the rejected rows' files, so the query runs once), and the rows carry the
+    base model's `_classified_at` (incremental quarantines).
 #}
 {% macro quarantine_rows(raw_relation, base_relation, files=none) %}
 with
@@ -28,7 +29,7 @@ rejected as (
 raw_rows as (
     select * from {{ raw_relation }}
     {%- if files is not none %}
-    where _file_id in ({{ files }})
+    where _file_id in (select distinct rejected._file_id from rejected)
     {%- endif %}
 ),
 

@@ -19,8 +19,8 @@
 {%- endmacro %}
 
 {# The dates whose stage transitions a run rebuilds: the as-of date and the next snapshot. #}
-{% macro transition_dates_to_redo() -%}
-    {%- set neighbours = history_neighbours() -%}
+{% macro transition_dates_to_redo(neighbours=none) -%}
+    {%- set neighbours = neighbours or history_neighbours() -%}
     {{ as_of_date() }}
     {%- if neighbours[1] %}, cast('{{ neighbours[1] }}' as date){% endif %}
 {%- endmacro %}

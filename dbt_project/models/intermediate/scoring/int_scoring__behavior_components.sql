@@ -71,7 +71,7 @@ inactivity_rules as (
     cross join rules
     where
         rules.rule_type = 'inactivity'
-        and {{ behavior_rule_applies('rules', 'profile') }}
+        and {{ rule_applies('rules', 'profile.persona', 'profile.is_customer') }}
 ),
 
 event_totals as (
@@ -144,7 +144,7 @@ event_components as (
         on event_totals.rule_id = applicable.rule_id
     inner join profile
         on event_totals.contact_id = profile.contact_id
-    where {{ behavior_rule_applies('applicable', 'profile') }}
+    where {{ rule_applies('applicable', 'profile.persona', 'profile.is_customer') }}
 ),
 
 -- Frequency and recency rules give points from the lead's totals in the window.
@@ -166,7 +166,7 @@ window_components as (
     inner join profile
         on window_totals.contact_id = profile.contact_id
     where
-        {{ behavior_rule_applies('applicable', 'profile') }}
+        {{ rule_applies('applicable', 'profile.persona', 'profile.is_customer') }}
         and (
             (applicable.rule_type = 'frequency' and window_totals.occurrences >= applicable.min_count)
             or (applicable.rule_type = 'recency' and window_totals.occurrences > 0)

@@ -36,11 +36,9 @@ matches as (
         on attribute_values.attribute = rules.attribute
     where
         attribute_values.text_value is not null
-        and (rules.persona is null or rules.persona = attribute_values.contact_persona)
-        and (
-            rules.customer_scope = 'all'
-            or (rules.customer_scope = 'existing_customer') = attribute_values.is_customer
-        )
+        and {{ rule_applies(
+            'rules', 'attribute_values.contact_persona', 'attribute_values.is_customer'
+        ) }}
         and {{ rule_condition_matches(
             'attribute_values.text_value',
             'attribute_values.number_value',

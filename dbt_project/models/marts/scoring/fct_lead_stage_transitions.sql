@@ -66,5 +66,5 @@ final as (
 
 select * from final
 {% if is_incremental() %}
-    where transitioned_on in ({{ transition_dates_to_redo() }})
+    where transitioned_on in ({{ transition_dates_to_redo(neighbours) }})
 {% endif %}
