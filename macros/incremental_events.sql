@@ -37,16 +37,27 @@
     {{ return(stored.rows[0][0] if stored.rows | length > 0 else '') }}
 {%- endmacro %}
 
+{#
+    When `relation` was last written, as a timestamp literal: its latest `_refreshed_at`
+    (1900-01-01 when empty). A literal, not a subquery: the pre-hook and the model's query
+    see the same value although the pre-hook deletes rows in between, and the engine can
+    skip the blocks of older rows (DuckDB's zone maps).
+#}
+{% macro last_refreshed_at(relation) -%}
+    {%- set result = run_query(
+        "select cast(max(_refreshed_at) as " ~ text_type() ~ ") from " ~ relation
+    ) if execute else none -%}
+    {%- set value = result.rows[0][0] if result and result.rows | length > 0 else none -%}
+    cast('{{ value or "1900-01-01 00:00:00" }}' as timestamp)
+{%- endmacro %}
+
 {# Days with an event row (re)classified since the day aggregates last ran. #}
 {% macro changed_event_days() -%}
     select distinct cast(occurred_at as date) as activity_date
     from {{ ref('base_marketing__events') }}
     where
         occurred_at is not null
-        and _classified_at > (
-            select coalesce(max(_refreshed_at), cast('1900-01-01' as timestamp))
-            from {{ this }}
-        )
+        and _classified_at > {{ last_refreshed_at(this) }}
 {%- endmacro %}
 
 {#
@@ -125,10 +136,7 @@
     where
         contact_id is not null
         and occurred_at < cast('{{ stored_cutoff }}' as timestamp)
-        and _classified_at > (
-            select coalesce(max(_refreshed_at), cast('1900-01-01' as timestamp))
-            from {{ this }}
-        )
+        and _classified_at > {{ last_refreshed_at(this) }}
 {%- endmacro %}
 
 {# Pre-hook of the state: everything goes when the rules changed; the late leads' rows go

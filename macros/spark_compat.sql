@@ -119,12 +119,14 @@
         model that rewrites arbitrary keys (events, day aggregates, behaviour state, owner
         assignments) is built as a table from all history on each run; its SQL is unchanged,
         because is_incremental() is false for a table.
+    `strategy='append'` is for a model whose pre-hook already deleted every key it is about
+    to write (the day aggregates): delete+insert would scan the table a second time.
 #}
-{% macro incremental_config(unique_key, on_schema_change='fail', spark_partition_by=none, materialized='incremental') -%}
+{% macro incremental_config(unique_key, on_schema_change='fail', spark_partition_by=none, materialized='incremental', strategy='delete+insert') -%}
     {%- set config = {'materialized': materialized, 'unique_key': unique_key, 'on_schema_change': on_schema_change} -%}
     {%- set no_delete_insert = target.type in ('spark', 'bigquery') -%}
     {%- if materialized != 'incremental' or not no_delete_insert -%}
-        {%- do config.update({'incremental_strategy': 'delete+insert'}) -%}
+        {%- do config.update({'incremental_strategy': strategy}) -%}
     {%- elif spark_partition_by and target.type == 'bigquery' -%}
         {%- do config.update({
             'incremental_strategy': 'insert_overwrite',

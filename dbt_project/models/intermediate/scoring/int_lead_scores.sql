@@ -63,10 +63,13 @@ ranked_reasons as (
     where reason_rank <= 3
 ),
 
+-- At most three per lead, so joined by position (cheaper than an ordered string aggregate).
 reasons as (
     select
         contact_id,
-        {{ dbt.listagg('reason', "'; '", 'order by reason_rank') }} as score_reasons
+        max(case when reason_rank = 1 then reason end)
+        || coalesce('; ' || max(case when reason_rank = 2 then reason end), '')
+        || coalesce('; ' || max(case when reason_rank = 3 then reason end), '') as score_reasons
     from ranked_reasons
     group by contact_id
 ),

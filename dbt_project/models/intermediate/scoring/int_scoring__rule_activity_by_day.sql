@@ -1,7 +1,7 @@
 {{
     config(
         pre_hook="{{ delete_changed_event_days() }}",
-        **incremental_config(unique_key='activity_date')
+        **incremental_config(unique_key='activity_date', strategy='append')
     )
 }}
 
@@ -19,7 +19,7 @@
 -- Incremental: a run aggregates again only the days with an event row that
 -- base_marketing__events (re)classified since the last run (new and late events, duplicates
 -- resolved, contacts found), and every day when the behaviour rules or event types changed
--- (`rules_version`). Each day is rebuilt whole from its events, so the result is the same as a
+-- (`rules_version`). The pre-hook deletes those days and the run appends them. Each day is rebuilt whole from its events, so the result is the same as a
 -- full refresh (tests/test_incremental.py).
 {%- set rules_version = behavior_rules_version() %}
 {%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}

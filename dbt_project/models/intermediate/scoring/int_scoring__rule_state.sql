@@ -27,14 +27,18 @@
 {%- set rebuild = not is_incremental() or stored[0] is none or stored[1] != rules_version %}
 {%- set keep = not rebuild and cutoff < stored[0] %}
 {#- Which days: all before the cutoff, none, or the days the cutoff passes and every day of
-    the late leads. #}
+    the late leads. Two conditions, not one with `or`: the date range alone lets the engine
+    skip the older days' blocks instead of reading every day of history. #}
 {%- if rebuild %}
-    {%- set days_condition = 'true' %}
+    {%- set day_parts = ['true'] %}
 {%- elif keep %}
-    {%- set days_condition = 'false' %}
+    {%- set day_parts = [] %}
 {%- else %}
-    {%- set days_condition = "(activity.activity_date >= cast('" ~ stored[0] ~ "' as date)"
-        ~ " or activity.contact_id in (select late_contacts.contact_id from late_contacts))" %}
+    {%- set day_parts = [
+        "activity.activity_date >= cast('" ~ stored[0] ~ "' as date)",
+        "activity.activity_date < cast('" ~ stored[0] ~ "' as date)"
+        ~ " and activity.contact_id in (select late_contacts.contact_id from late_contacts)",
+    ] %}
 {%- endif %}
 with
 
@@ -53,18 +57,21 @@ rules as (
 {% endif %}
 
 days as (
-    select
-        activity.contact_id,
-        activity.rule_id,
-        activity.activity_date,
-        activity.occurrences,
-        activity.decay_mass,
-        activity.last_occurred_at
-    from {{ ref('int_scoring__rule_activity_by_day') }} as activity
-    where
-        activity.rule_id in (select rules.rule_id from rules)
-        and activity.activity_date < cast('{{ cutoff }}' as date)
-        and {{ days_condition }}
+    {%- for condition in day_parts or ['false'] %}
+        {% if not loop.first %}union all{% endif %}
+        select
+            activity.contact_id,
+            activity.rule_id,
+            activity.activity_date,
+            activity.occurrences,
+            activity.decay_mass,
+            activity.last_occurred_at
+        from {{ ref('int_scoring__rule_activity_by_day') }} as activity
+        where
+            activity.rule_id in (select rules.rule_id from rules)
+            and activity.activity_date < cast('{{ cutoff }}' as date)
+            and {{ condition }}
+    {%- endfor %}
 ),
 
 combined as (
