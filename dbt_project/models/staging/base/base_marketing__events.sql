@@ -74,12 +74,19 @@ typed_all as (
 ),
 
 {% if is_incremental() %}
+    -- Earlier rows that may have to change on their own: no contact, or an event type the
+    -- seed did not have. Few, and found on two narrow columns, before any lookup.
+    unresolved as (
+        select * from {{ this }}
+        where contact_id is null or quarantine_reason = 'unknown_event_type'
+    ),
+
     -- Earlier rows to classify again (see the header), as they were typed.
     reopened_ids as (
         select event_id from typed_all
         where event_id is not null
         union
-        select event_id from {{ this }}
+        select event_id from unresolved
         where
             event_id is not null
             and (
@@ -92,12 +99,14 @@ typed_all as (
     ),
 
     -- The earlier rows to classify again, read once: their typed columns go back through
-    -- classification, their old classification decides whether `_classified_at` moves.
+    -- classification, their old classification decides whether `_classified_at` moves. A row
+    -- without an event_id can only be reopened by its contact.
     reopened_rows as (
         select * from {{ this }}
-        where
-            event_id in (select reopened_ids.event_id from reopened_ids)
-            or {{ event_contact_now_known() }}
+        where event_id in (select reopened_ids.event_id from reopened_ids)
+        union all
+        select * from unresolved
+        where event_id is null and {{ event_contact_now_known() }}
     ),
 
     reopened as (
