@@ -246,6 +246,7 @@ def run_history(
     full: bool,
     with_python_assets: bool = False,
     builds: bool = True,
+    reuse_data: bool = False,
     shorten_from: tuple[Path, float] | None = None,
     day_events: int | None = None,
 ) -> dict[str, Step]:
@@ -254,9 +255,13 @@ def run_history(
     generating; `day_events`: about how many events the new day brings (default: a 365th of
     the history)."""
     data_dir = bench.work / label
-    shutil.rmtree(data_dir, ignore_errors=True)
     landing = data_dir / "landing"
     warehouse = data_dir / "warehouse.duckdb"
+    # Data generated and loaded by an earlier run with the same arguments (the generator is
+    # deterministic), kept: no new day was added to it yet.
+    reuse = reuse_data and warehouse.exists() and not list(landing.glob("marketing_events/day-*"))
+    if not reuse:
+        shutil.rmtree(data_dir, ignore_errors=True)
     env = {**bench.env, "LEADSCORE_DATA_DIR": str(data_dir)}
     if shorten_from:
         print(f"{label}: the last {shorten_from[1]:g} days of the history", flush=True)
@@ -269,21 +274,30 @@ def run_history(
             f"{label}: {name}", [sys.executable, __file__, "_step", fn, *args], env
         )
 
-    if shorten_from:
-        source, days = shorten_from
-        steps["generate"] = python(
-            f"keep the last {days:g} days",
-            "shorten",
-            str(source),
-            str(landing),
-            str(as_of),
-            str(days),
-        )
+    if reuse:
+        print("  reusing the generated and loaded data", flush=True)
     else:
-        steps["generate"] = python(
-            "generate", "generate", str(landing), str(contacts), str(events), str(seed), str(as_of)
-        )
-    steps["load"] = python("load raw", "load", str(data_dir), str(landing))
+        if shorten_from:
+            source, days = shorten_from
+            steps["generate"] = python(
+                f"keep the last {days:g} days",
+                "shorten",
+                str(source),
+                str(landing),
+                str(as_of),
+                str(days),
+            )
+        else:
+            steps["generate"] = python(
+                "generate",
+                "generate",
+                str(landing),
+                str(contacts),
+                str(events),
+                str(seed),
+                str(as_of),
+            )
+        steps["load"] = python("load raw", "load", str(data_dir), str(landing))
     steps["seed"] = bench.dbt(f"{label}: dbt seed", warehouse, as_of, "seed")
     steps["staging"] = bench.dbt(
         f"{label}: dbt run staging", warehouse, as_of, "run", "-s", "path:models/staging"
@@ -397,6 +411,12 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the whole Dagster refresh (report, exports, syncs, predictive model)",
     )
     parser.add_argument(
+        "--reuse-data",
+        action="store_true",
+        help="keep the generated and loaded data of an earlier run in the same work dir "
+        "(one that stopped before adding the new day) instead of generating it again",
+    )
+    parser.add_argument(
         "--scale-only",
         action="store_true",
         help="the full history's floor, full refresh and new day only (for a run at 200M "
@@ -416,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         True,
         args.with_python_assets,
         builds=not args.scale_only,
+        reuse_data=args.reuse_data,
     )
     # The same contacts and events per day over a tenth of the year, and a new day of the
     # same size: only the length of the history differs.
