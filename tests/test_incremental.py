@@ -134,9 +134,13 @@ def deliver(batches: Path, landing: Path, batch: int) -> None:
 
 
 def rows(project: ProjectCopy, query: tuple[str, int]) -> dict[tuple, tuple]:
-    """Rows keyed by their leading key columns, values the rest."""
+    """Rows keyed by their leading key columns, values the rest; a key may not repeat (an
+    incremental run that wrote a key twice fails here)."""
     sql, keys = query
-    return {tuple(row[:keys]): tuple(row[keys:]) for row in project.query(sql)}
+    fetched = project.query(sql)
+    keyed = {tuple(row[:keys]): tuple(row[keys:]) for row in fetched}
+    assert len(keyed) == len(fetched), f"{len(fetched) - len(keyed)} repeated keys: {sql}"
+    return keyed
 
 
 def assert_same(incremental: dict, full: dict, what: str) -> None:
