@@ -39,15 +39,21 @@ event_types as (
     from {{ ref('event_types') }}
 ),
 
+-- Aggregated by a small integer per rule, joined back to rule_id after grouping: the
+-- aggregate holds one entry per lead, rule and day (about three per event), and a number
+-- keeps each entry a fraction of the size of a rule id string.
 rules as (
-    select * from {{ ref('stg_scoring__behavior_rules') }}
+    select
+        *,
+        row_number() over (order by rule_id) as rule_number
+    from {{ ref('stg_scoring__behavior_rules') }}
 ),
 
 -- Event and frequency rules match on the event itself.
 event_matches as (
     select
         events.contact_id,
-        rules.rule_id,
+        rules.rule_number,
         rules.half_life_days,
         events.occurred_at
     from events
@@ -66,7 +72,7 @@ event_matches as (
 engagement_matches as (
     select
         events.contact_id,
-        rules.rule_id,
+        rules.rule_number,
         rules.half_life_days,
         events.occurred_at
     from events
@@ -82,10 +88,10 @@ matches as (
     select * from engagement_matches
 ),
 
-final as (
+days as (
     select
         contact_id,
-        rule_id,
+        rule_number,
         cast(occurred_at as date) as activity_date,
         count(*) as occurrences,
         sum(
@@ -95,11 +101,24 @@ final as (
                 / 86400.0 / half_life_days
             )
         ) as decay_mass,
-        max(occurred_at) as last_occurred_at,
+        max(occurred_at) as last_occurred_at
+    from matches
+    group by contact_id, rule_number, cast(occurred_at as date)
+),
+
+final as (
+    select
+        days.contact_id,
+        rules.rule_id,
+        days.activity_date,
+        days.occurrences,
+        days.decay_mass,
+        days.last_occurred_at,
         '{{ rules_version }}' as rules_version,
         {{ run_timestamp() }} as _refreshed_at
-    from matches
-    group by contact_id, rule_id, cast(occurred_at as date)
+    from days
+    inner join rules
+        on days.rule_number = rules.rule_number
 )
 
 select * from final
