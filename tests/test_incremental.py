@@ -305,3 +305,30 @@ def test_a_rules_edit_refreshed_incrementally_equals_a_full_refresh(incremental,
     assert {rule for _, rule in changed} >= {"beh_pricing_page", "beh_site_visit"}
 
     assert_same(after, rows(full_refresh_of(project, tmp_path), COMPONENTS), "components")
+
+
+def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_path):
+    """Past `day_aggregate_chunk_events`, a full build of the day aggregates runs one
+    statement per range of whole days (the model's query, then its post-hook): the same rows
+    as one statement."""
+    project, _ = incremental
+    builds = {}
+    for name, chunk_events in (("one statement", 10**9), ("ranges", 4000)):
+        copy = ProjectCopy(project.root, tmp_path / f"{name}.duckdb")
+        shutil.copy(project.duckdb_path, copy.duckdb_path)
+        output = dbt_ok(
+            copy,
+            "run",
+            "-s",
+            "int_scoring__rule_activity_by_day",
+            "--full-refresh",
+            "--vars",
+            f"{{day_aggregate_chunk_events: {chunk_events}}}",
+        )
+        builds[name] = (copy, output)
+    assert "day aggregates: range" not in builds["one statement"][1]
+    # About 30,000 events over a year: ranges of at most 4,000 events take eight or more.
+    assert "day aggregates: range 8 of" in builds["ranges"][1], builds["ranges"][1][-2000:]
+    ranged, whole = (rows(builds[name][0], DAY_AGGREGATES) for name in ("ranges", "one statement"))
+    assert len(whole) > 10_000
+    assert_same(ranged, whole, "day aggregates in ranges")

@@ -1,6 +1,7 @@
 {{
     config(
         pre_hook="{{ delete_changed_event_days() }}",
+        post_hook="{{ insert_other_day_ranges() }}",
         **incremental_config(unique_key='activity_date', strategy='append')
     )
 }}
@@ -19,106 +20,18 @@
 -- Incremental: a run aggregates again only the days with an event row that
 -- base_marketing__events (re)classified since the last run (new and late events, duplicates
 -- resolved, contacts found), and every day when the behaviour rules or event types changed
--- (`rules_version`). The pre-hook deletes those days and the run appends them. Each day is rebuilt whole from its events, so the result is the same as a
--- full refresh (tests/test_incremental.py).
+-- (`rules_version`). The pre-hook deletes those days and the run appends them. Each day is
+-- rebuilt whole from its events, so the result is the same as a full refresh
+-- (tests/test_incremental.py).
+--
+-- A full build of more than `day_aggregate_chunk_events` events runs in ranges of whole days:
+-- this query aggregates the first range, the post-hook the others (macros/rule_activity.sql).
+-- The query itself is the macro rule_activity_days().
 {%- set rules_version = behavior_rules_version() %}
 {%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}
-with
-
-events as (
-    select * from {{ ref('stg_marketing__events') }}
-    {% if not rebuild_all %}
-        where cast(occurred_at as date) in ({{ changed_event_days() }})
-    {% endif %}
-),
-
-event_types as (
-    select
-        event_type,
-        is_engagement
-    from {{ ref('event_types') }}
-),
-
--- Aggregated by a small integer per rule, joined back to rule_id after grouping: the
--- aggregate holds one entry per lead, rule and day (about three per event), and a number
--- keeps each entry a fraction of the size of a rule id string.
-rules as (
-    select
-        *,
-        row_number() over (order by rule_id) as rule_number
-    from {{ ref('stg_scoring__behavior_rules') }}
-),
-
--- Event and frequency rules match on the event itself.
-event_matches as (
-    select
-        events.contact_id,
-        rules.rule_number,
-        rules.half_life_days,
-        events.occurred_at
-    from events
-    inner join rules
-        on events.event_type = rules.event_type
-    where
-        rules.rule_type in ('event', 'frequency')
-        and (rules.page_category is null or events.page_category = rules.page_category)
-        and (
-            rules.url_pattern is null
-            or coalesce({{ regexp_like('events.page_url', 'rules.url_pattern') }}, false)
-        )
-),
-
--- Recency and inactivity rules look at any engagement event.
-engagement_matches as (
-    select
-        events.contact_id,
-        rules.rule_number,
-        rules.half_life_days,
-        events.occurred_at
-    from events
-    inner join event_types
-        on events.event_type = event_types.event_type
-    cross join rules
-    where rules.rule_type in ('recency', 'inactivity') and event_types.is_engagement
-),
-
-matches as (
-    select * from event_matches
-    union all
-    select * from engagement_matches
-),
-
-days as (
-    select
-        contact_id,
-        rule_number,
-        cast(occurred_at as date) as activity_date,
-        count(*) as occurrences,
-        sum(
-            power(
-                cast(2 as {{ double_type() }}),
-                {{ dbt.datediff(dbt.date_trunc('day', 'occurred_at'), 'occurred_at', 'second') }}
-                / 86400.0 / half_life_days
-            )
-        ) as decay_mass,
-        max(occurred_at) as last_occurred_at
-    from matches
-    group by contact_id, rule_number, cast(occurred_at as date)
-),
-
-final as (
-    select
-        days.contact_id,
-        rules.rule_id,
-        days.activity_date,
-        days.occurrences,
-        days.decay_mass,
-        days.last_occurred_at,
-        '{{ rules_version }}' as rules_version,
-        {{ run_timestamp() }} as _refreshed_at
-    from days
-    inner join rules
-        on days.rule_number = rules.rule_number
-)
-
-select * from final
+{%- if not rebuild_all %}
+    {%- set condition = "cast(occurred_at as date) in (" ~ changed_event_days() ~ ")" %}
+{%- else %}
+    {%- set condition = (rebuild_day_ranges() or ['true'])[0] %}
+{%- endif %}
+{{ rule_activity_days(condition, rules_version) }}
