@@ -109,7 +109,8 @@ select * from final
     on Spark, where the model is a table built in one statement and the cluster is the answer.
 #}
 {% macro rebuild_day_ranges() %}
-    {%- if not execute or model.resource_type == 'unit_test' or target.type == 'spark' -%}
+    {%- if not execute or model.resource_type == 'unit_test' or target.type == 'spark'
+        or not _relations_exist([ref('stg_marketing__events')]) -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set limit = var('day_aggregate_chunk_events') | int -%}
