@@ -105,7 +105,9 @@ select * from final
 {#
     A full build in ranges of whole days of at most `day_aggregate_chunk_events` events each
     (one day is never split): the conditions on `occurred_at`, in date order, or [] when one
-    statement takes everything. Run only for a full build; it counts the events per day. Not
+    statement takes everything. The recent days (from the behaviour state's cutoff on, what a
+    daily run reads) are always a range of their own, written last: a full build leaves them
+    together at the end of the table, as daily runs do, instead of scattered through it. Run only for a full build; it counts the events per day. Not
     on Spark, where the model is a table built in one statement and the cluster is the answer.
 #}
 {% macro rebuild_day_ranges() %}
@@ -119,10 +121,13 @@ select * from final
         ~ "count(*) as events from " ~ ref('stg_marketing__events')
         ~ " group by cast(occurred_at as date) order by 1"
     ) -%}
+    {%- set recent = scoring_state_cutoff() -%}
     {%- set ranges = [] -%}
     {%- set current = {'first': none, 'events': 0} -%}
     {%- for row in per_day.rows -%}
-        {%- if current.first is not none and current.events + row[1] > limit -%}
+        {%- if current.first is not none and (
+            current.events + row[1] > limit or (current.first < recent and row[0] >= recent)
+        ) -%}
             {%- do ranges.append(current.first) -%}
             {%- do current.update({'first': none, 'events': 0}) -%}
         {%- endif -%}

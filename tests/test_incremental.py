@@ -14,7 +14,7 @@ refresh again.
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -309,11 +309,18 @@ def test_a_rules_edit_refreshed_incrementally_equals_a_full_refresh(incremental,
 
 def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_path):
     """Past `day_aggregate_chunk_events`, a full build of the day aggregates runs one
-    statement per range of whole days (the model's query, then its post-hook): the same rows
-    as one statement."""
+    statement per range of whole days (the model's query, then its post-hook), the recent
+    days (from the behaviour state's cutoff on) always in a range of their own, written last:
+    the same rows as one statement, with the recent days together at the end of the table."""
     project, _ = incremental
+    # One statement: no limit, and an as-of date after every event, so no day is recent (the
+    # day aggregates do not depend on the as-of date).
+    far_future = date(TODAY.year + 50, 1, 1)
     builds = {}
-    for name, chunk_events in (("one statement", 10**9), ("ranges", 4000)):
+    for name, chunk_events, as_of in (
+        ("one statement", 10**9, far_future),
+        ("ranges", 4000, TODAY),
+    ):
         copy = ProjectCopy(project.root, tmp_path / f"{name}.duckdb")
         shutil.copy(project.duckdb_path, copy.duckdb_path)
         output = dbt_ok(
@@ -324,6 +331,7 @@ def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_pa
             "--full-refresh",
             "--vars",
             f"{{day_aggregate_chunk_events: {chunk_events}}}",
+            as_of=as_of,
         )
         builds[name] = (copy, output)
     assert "day aggregates: range" not in builds["one statement"][1]
@@ -332,3 +340,12 @@ def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_pa
     ranged, whole = (rows(builds[name][0], DAY_AGGREGATES) for name in ("ranges", "one statement"))
     assert len(whole) > 10_000
     assert_same(ranged, whole, "day aggregates in ranges")
+    # The shipped rules' longest window is 30 days: the state's cutoff is 29 days back.
+    cutoff = TODAY - timedelta(days=29)
+    [(last_older, first_recent, recent)] = builds["ranges"][0].query(
+        f"select max(rowid) filter (where activity_date < date '{cutoff}'), "
+        f"min(rowid) filter (where activity_date >= date '{cutoff}'), "
+        f"count(*) filter (where activity_date >= date '{cutoff}') "
+        "from intermediate.int_scoring__rule_activity_by_day"
+    )
+    assert recent > 100 and first_recent == last_older + 1
