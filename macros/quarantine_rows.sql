@@ -57,16 +57,11 @@ select * from final
     once, before the pre-hook deletes those files' rows, and written into the SQL.
 #}
 {% macro files_reclassified_since_quarantine() -%}
-    {%- set watermark = '1900-01-01 00:00:00' -%}
-    {%- if execute and is_incremental() -%}
-        {%- set stored = run_query(
-            "select cast(max(_classified_at) as " ~ text_type() ~ ") from " ~ this
-        ) -%}
-        {%- set watermark = stored.rows[0][0] or watermark -%}
-    {%- endif -%}
     select distinct _file_id
     from {{ ref('base_marketing__events') }}
-    where _classified_at > cast('{{ watermark }}' as timestamp)
+    {%- if is_incremental() %}
+    where _classified_at > {{ last_refreshed_at(this, '_classified_at') }}
+    {%- endif %}
 {%- endmacro %}
 
 {# Its pre-hook: the quarantined rows of those files are written again, whole. #}

@@ -107,8 +107,9 @@ select * from final
     (one day is never split): the conditions on `occurred_at`, in date order, or [] when one
     statement takes everything. The recent days (from the behaviour state's cutoff on, what a
     daily run reads) are always a range of their own, written last: a full build leaves them
-    together at the end of the table, as daily runs do, instead of scattered through it. Run only for a full build; it counts the events per day. Not
-    on Spark, where the model is a table built in one statement and the cluster is the answer.
+    together at the end of the table, as daily runs do, instead of scattered through it.
+    Run only for a full build; it counts the events per day. Not on Spark, where the model
+    is a table built in one statement and the cluster is the answer.
 #}
 {% macro rebuild_day_ranges() %}
     {%- if not execute or model.resource_type == 'unit_test' or target.type == 'spark'
@@ -182,7 +183,9 @@ select * from final
             ~ condition | replace('occurred_at', 'activity_date')
         ) -%}
         {%- if present.rows[0][0] == 0 -%}
-            {%- do log("day aggregates: range " ~ (loop.index + 1) ~ " of " ~ ranges | length, info=true) -%}
+            {%- do log(
+                "day aggregates: range " ~ (loop.index + 1) ~ " of " ~ ranges | length, info=true
+            ) -%}
             {%- do run_query(
                 "insert into " ~ this ~ " " ~ rule_activity_days(condition, behavior_rules_version())
             ) -%}
