@@ -51,27 +51,39 @@
     cast('{{ value or "1900-01-01 00:00:00" }}' as timestamp)
 {%- endmacro %}
 
-{# Days with an event row (re)classified since the day aggregates last ran. #}
-{% macro changed_event_days() -%}
-    select distinct cast(occurred_at as date) as activity_date
+{#
+    Leads and days with an event row (re)classified since the day aggregates last ran: a new
+    or late event, a duplicate resolved, a contact found. A lead's day aggregates depend only
+    on that lead's events of that day, so a run aggregates again exactly these lead-days (a
+    late event rebuilds its lead's day, not everyone's). An event row's contact only ever
+    goes from unknown to known (base_marketing__events), so no other lead-day changes.
+#}
+{% macro changed_lead_days() -%}
+    select distinct
+        contact_id,
+        cast(occurred_at as date) as activity_date
     from {{ ref('base_marketing__events') }}
     where
-        occurred_at is not null
+        contact_id is not null
+        and occurred_at is not null
         and _classified_at > {{ last_refreshed_at(this) }}
 {%- endmacro %}
 
 {#
-    Pre-hook of the day aggregates: removes the days about to be aggregated again, so a day
-    whose last usable event became a duplicate leaves no stale row (delete+insert alone only
-    replaces the days the new rows name), and everything when the rules changed.
+    Pre-hook of the day aggregates: removes the lead-days about to be aggregated again, so a
+    lead-day whose last usable event became a duplicate leaves no stale row, and everything
+    when the rules changed.
 #}
-{% macro delete_changed_event_days() -%}
+{% macro delete_changed_lead_days() -%}
     {%- if is_incremental() -%}
         {%- if stored_rules_version() != behavior_rules_version() -%}
             delete from {{ this }}
         {%- else -%}
-            delete from {{ this }}
-            where activity_date in ({{ changed_event_days() }})
+            delete from {{ this }} as aggregated
+            using ({{ changed_lead_days() }}) as changed
+            where
+                aggregated.contact_id = changed.contact_id
+                and aggregated.activity_date = changed.activity_date
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

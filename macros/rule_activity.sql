@@ -1,12 +1,24 @@
 {#
     The query of int_scoring__rule_activity_by_day (see the model for what it computes), for
-    the events that meet `events_condition`: the days a run aggregates.
+    the events that meet `events_condition` (a range of days in a full build), or with
+    `lead_days` (a query of contact_id and activity_date) the events of those leads on those
+    days: what an incremental run aggregates again.
 #}
-{% macro rule_activity_days(events_condition, rules_version) %}
+{% macro rule_activity_days(events_condition, rules_version, lead_days=none) %}
 with
 
 events as (
-    select * from {{ ref('stg_marketing__events') }}
+    select events.* from {{ ref('stg_marketing__events') }} as events
+    {%- if lead_days %}
+        -- A join on the lead and a range of time, not on cast(occurred_at as date): the
+        -- engine hashes the leads and compares timestamps instead of casting every event.
+        inner join ({{ lead_days }}) as lead_days
+            on
+                events.contact_id = lead_days.contact_id
+                and events.occurred_at >= cast(lead_days.activity_date as timestamp)
+                and events.occurred_at
+                < {{ dbt.dateadd('day', 1, 'cast(lead_days.activity_date as timestamp)') }}
+    {%- endif %}
     where {{ events_condition }}
 ),
 

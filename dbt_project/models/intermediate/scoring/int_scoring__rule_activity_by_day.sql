@@ -1,8 +1,8 @@
 {{
     config(
-        pre_hook="{{ delete_changed_event_days() }}",
+        pre_hook="{{ delete_changed_lead_days() }}",
         post_hook="{{ insert_other_day_ranges() }}",
-        **incremental_config(unique_key='activity_date', strategy='append')
+        **incremental_config(unique_key=['contact_id', 'activity_date'], strategy='append')
     )
 }}
 
@@ -17,12 +17,13 @@
 -- and a daily refresh read days instead of re-reading every event, and new events only ever
 -- add or change the rows of their own day.
 --
--- Incremental: a run aggregates again only the days with an event row that
--- base_marketing__events (re)classified since the last run (new and late events, duplicates
--- resolved, contacts found), and every day when the behaviour rules or event types changed
--- (`rules_version`). The pre-hook deletes those days and the run appends them. Each day is
--- rebuilt whole from its events, so the result is the same as a full refresh
--- (tests/test_incremental.py).
+-- Incremental: a run aggregates again only the lead-days (a lead on a day) with an event row
+-- that base_marketing__events (re)classified since the last run (new and late events,
+-- duplicates resolved, contacts found), and everything when the behaviour rules or event
+-- types changed (`rules_version`). The pre-hook deletes those lead-days and the run appends
+-- them. Each lead-day is rebuilt whole from its events, so the result is the same as a full
+-- refresh (tests/test_incremental.py), and a late event costs its lead's day, not the day's
+-- events of every lead.
 --
 -- A full build of more than `day_aggregate_chunk_events` events runs in ranges of whole days:
 -- this query aggregates the first range, the post-hook the others (macros/rule_activity.sql).
@@ -30,8 +31,7 @@
 {%- set rules_version = behavior_rules_version() %}
 {%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}
 {%- if not rebuild_all %}
-    {%- set condition = "cast(occurred_at as date) in (" ~ changed_event_days() ~ ")" %}
+    {{ rule_activity_days('true', rules_version, lead_days=changed_lead_days()) }}
 {%- else %}
-    {%- set condition = (rebuild_day_ranges() or ['true'])[0] %}
+    {{ rule_activity_days((rebuild_day_ranges() or ['true'])[0], rules_version) }}
 {%- endif %}
-{{ rule_activity_days(condition, rules_version) }}
