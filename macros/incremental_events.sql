@@ -63,10 +63,27 @@
         contact_id,
         cast(occurred_at as date) as activity_date
     from {{ ref('base_marketing__events') }}
-    where
-        contact_id is not null
-        and occurred_at is not null
-        and _classified_at > {{ last_refreshed_at(this) }}
+    where {{ _changed_lead_events() }}
+{%- endmacro %}
+
+{# The first of those days as YYYY-MM-DD, none when nothing changed: a literal bound lets
+   the engine skip the older days' blocks of the day aggregates, and compare one timestamp
+   before hashing a lead for the events. #}
+{% macro first_changed_day() -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        "select cast(min(cast(occurred_at as date)) as " ~ text_type() ~ ") from "
+        ~ ref('base_marketing__events') ~ " where " ~ _changed_lead_events()
+    ) -%}
+    {{ return(result.rows[0][0] if result.rows | length > 0 else none) }}
+{%- endmacro %}
+
+{% macro _changed_lead_events() -%}
+    contact_id is not null
+    and occurred_at is not null
+    and _classified_at > {{ last_refreshed_at(this) }}
 {%- endmacro %}
 
 {#
@@ -78,12 +95,13 @@
     {%- if is_incremental() -%}
         {%- if stored_rules_version() != behavior_rules_version() -%}
             delete from {{ this }}
-        {%- else -%}
+        {%- elif first_changed_day() is not none -%}
             delete from {{ this }} as aggregated
             using ({{ changed_lead_days() }}) as changed
             where
                 aggregated.contact_id = changed.contact_id
                 and aggregated.activity_date = changed.activity_date
+                and aggregated.activity_date >= cast('{{ first_changed_day() }}' as date)
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

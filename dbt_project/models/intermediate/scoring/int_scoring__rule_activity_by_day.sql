@@ -31,7 +31,10 @@
 {%- set rules_version = behavior_rules_version() %}
 {%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}
 {%- if not rebuild_all %}
-    {{ rule_activity_days('true', rules_version, lead_days=changed_lead_days()) }}
+    {%- set first_day = first_changed_day() %}
+    {%- set condition = "occurred_at >= cast('" ~ first_day ~ "' as timestamp)"
+        if first_day else 'false' %}
+    {{ rule_activity_days(condition, rules_version, lead_days=changed_lead_days()) }}
 {%- else %}
     {{ rule_activity_days((rebuild_day_ranges() or ['true'])[0], rules_version) }}
 {%- endif %}
