@@ -180,26 +180,15 @@ def test_second_refresh_loads_nothing_and_changes_nothing(duckdb_refresh):
     assert raw_events == 1_000_000
 
 
-def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refresh, tmp_path):
-    settings, _ = duckdb_refresh
-    broken = tmp_path / "broken.duckdb"
-    shutil.copy(settings.duckdb_path, broken)
-    # Staged events are the usable rows of the (incremental) base table; lose one of them.
-    base = relation_name("base_marketing__events")
-    with duckdb.connect(str(broken)) as conn:
-        conn.execute(
-            f"delete from {base} where event_id = (select min(event_id) from "
-            f"{relation_name('stg_marketing__events')}) and quarantine_reason is null "
-            "and not is_duplicate"
-        )
-    env = {**os.environ, **settings.dbt_env(), "LEADSCORE_DUCKDB_PATH": str(broken)}
+def _dbt_test(warehouse: Path, selection: list[str], settings: Settings, tmp_path: Path):
+    env = {**os.environ, **settings.dbt_env(), "LEADSCORE_DUCKDB_PATH": str(warehouse)}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    completed = subprocess.run(
+    return subprocess.run(
         [
             "dbt",
             "test",
             "--select",
-            "audit_raw_reconciliation",
+            *selection,
             "--profiles-dir",
             ".",
             # Its own artifacts: other test workers read the project's target/ meanwhile.
@@ -212,8 +201,51 @@ def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refres
         text=True,
         timeout=300,
     )
+
+
+def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refresh, tmp_path):
+    settings, _ = duckdb_refresh
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(settings.duckdb_path, broken)
+    # Staged events are the usable rows of the (incremental) base table; lose one of them.
+    base = relation_name("base_marketing__events")
+    with duckdb.connect(str(broken)) as conn:
+        conn.execute(
+            f"delete from {base} where event_id = (select min(event_id) from "
+            f"{relation_name('stg_marketing__events')}) and quarantine_reason is null "
+            "and not is_duplicate"
+        )
+    completed = _dbt_test(broken, ["audit_raw_reconciliation"], settings, tmp_path)
     assert completed.returncode != 0
     assert "FAIL 1 expression_is_true_audit_raw_reconciliation" in completed.stdout
+
+
+def test_uniqueness_checks_find_a_repeated_row(duckdb_refresh, tmp_path):
+    """The uniqueness test (on DuckDB, hashes first, then the exact check) reports a row
+    written twice: in a mart, and in the day aggregates' latest run."""
+    settings, _ = duckdb_refresh
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(settings.duckdb_path, broken)
+    components = relation_name("fct_lead_score_components")
+    days = relation_name("int_scoring__rule_activity_by_day")
+    with duckdb.connect(str(broken)) as conn:
+        conn.execute(f"insert into {components} select * from {components} limit 1")
+        conn.execute(
+            f"insert into {days} select * from {days} "
+            f"where _refreshed_at = (select max(_refreshed_at) from {days}) limit 2"
+        )
+    completed = _dbt_test(
+        broken,
+        [
+            "fct_lead_score_components,test_name:unique_combination",
+            "int_scoring__rule_activity_by_day",
+        ],
+        settings,
+        tmp_path,
+    )
+    assert completed.returncode != 0
+    assert "FAIL 1 unique_combination_fct_lead_score_components" in completed.stdout
+    assert "FAIL 2 unique_combination_int_scoring__rule_activity_by_day" in completed.stdout
 
 
 @pytest.mark.postgres
