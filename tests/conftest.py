@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import dagster as dg
 import duckdb
 import psycopg
 import pytest
+from filelock import FileLock
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.ingest.loader import ingest_landing
@@ -111,23 +113,61 @@ def run_refresh() -> dg.ExecuteInProcessResult:
     )
 
 
+def _shared_refresh_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Under pytest-xdist, a folder every worker of this test run sees (the parent of the
+    workers' own temporary folders); None when the tests run in one process."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    shared = tmp_path_factory.getbasetemp().parent / "duckdb_refresh_shared"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
 @pytest.fixture(scope="session")
 def duckdb_refresh(
     acceptance_landing: GenerationResult, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Settings, list[dg.ExecuteInProcessResult]]:
     """Two real Dagster runs of the refresh job on the same landing folder into one DuckDB
-    file. The environment points at it only while the runs execute."""
+    file. The environment points at it only while the runs execute. Under xdist a copy of
+    the file is published for `refreshed_warehouse` on the other workers."""
     env = {
         "LEADSCORE_TARGET": "duckdb",
         "LEADSCORE_DATA_DIR": str(tmp_path_factory.mktemp("duckdb_refresh")),
         "LEADSCORE_LANDING_DIR": str(acceptance_landing.out_dir),
         "LEADSCORE_AS_OF_DATE": AS_OF,
     }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        results = [run_refresh(), run_refresh()]
-    return settings_for(**env), results
+    shared = _shared_refresh_dir(tmp_path_factory)
+    with FileLock(shared / "lock") if shared else nullcontext():
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            results = [run_refresh(), run_refresh()]
+        settings = settings_for(**env)
+        if shared and not (shared / "done").exists():
+            shutil.copy(settings.duckdb_path, shared / "warehouse.duckdb")
+            (shared / "done").touch()
+    return settings, results
+
+
+@pytest.fixture(scope="session")
+def refreshed_warehouse(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The warehouse of `duckdb_refresh`, for tests that need only the file, not the runs'
+    results. When another xdist worker has already built it (or is building it: the lock
+    waits), this worker copies that file instead of running the two refreshes again."""
+    shared = _shared_refresh_dir(tmp_path_factory)
+    if shared:
+        with FileLock(shared / "lock"):
+            if (shared / "done").exists():
+                data_dir = tmp_path_factory.mktemp("refreshed_warehouse")
+                shutil.copy(shared / "warehouse.duckdb", data_dir / "warehouse.duckdb")
+                return settings_for(
+                    LEADSCORE_TARGET="duckdb",
+                    LEADSCORE_DATA_DIR=str(data_dir),
+                    LEADSCORE_AS_OF_DATE=AS_OF,
+                )
+    return request.getfixturevalue("duckdb_refresh")[0]
 
 
 TODAY = datetime.now(UTC).date()

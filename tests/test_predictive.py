@@ -46,10 +46,10 @@ def _metadata(result: dg.ExecuteInProcessResult) -> dict:
 
 
 @pytest.fixture(scope="module")
-def predicted(duckdb_refresh, tmp_path_factory: pytest.TempPathFactory):
+def predicted(refreshed_warehouse, tmp_path_factory: pytest.TempPathFactory):
     """A copy of the refreshed 20k warehouse with E's score snapshot added, and one Dagster
     materialization of the predictive asset on it."""
-    settings, _ = duckdb_refresh
+    settings = refreshed_warehouse
     root = tmp_path_factory.mktemp("predictive")
     ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
     for folder in ("dbt_project", "seeds", "macros"):
