@@ -95,13 +95,16 @@
     {%- if is_incremental() -%}
         {%- if stored_rules_version() != behavior_rules_version() -%}
             delete from {{ this }}
-        {%- elif first_changed_day() is not none -%}
-            delete from {{ this }} as aggregated
-            using ({{ changed_lead_days() }}) as changed
-            where
-                aggregated.contact_id = changed.contact_id
-                and aggregated.activity_date = changed.activity_date
-                and aggregated.activity_date >= cast('{{ first_changed_day() }}' as date)
+        {%- else -%}
+            {%- set first_day = first_changed_day() -%}
+            {%- if first_day is not none -%}
+                delete from {{ this }} as aggregated
+                using ({{ changed_lead_days() }}) as changed
+                where
+                    aggregated.contact_id = changed.contact_id
+                    and aggregated.activity_date = changed.activity_date
+                    and aggregated.activity_date >= cast('{{ first_day }}' as date)
+            {%- endif -%}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
