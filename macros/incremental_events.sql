@@ -1,5 +1,5 @@
 {#
-    Helpers of the incremental day aggregates (int_scoring__rule_activity_by_day).
+    Helpers of the incremental day aggregates (int_scoring__signal_activity_by_day).
 
     behavior_rules_version(): a digest of everything a day aggregate depends on besides the
     events (which rule matches which event, and each rule's half-life): the behaviour rules

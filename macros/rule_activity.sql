@@ -1,6 +1,73 @@
 {#
-    The query of int_scoring__rule_activity_by_day (see the model for what it computes), for
-    the events that meet `events_condition` (a range of days in a full build), or with
+    Which day aggregates each behaviour rule reads: rules that match the same events share
+    one signal, so a day aggregate is written once for all of them. A signal is what the
+    rows depend on: the events matched (event and frequency rules: event type, page category
+    and URL pattern; recency and inactivity rules: every engagement event) and the half-life
+    of the decay mass. A rule without decay (a frequency, recency or inactivity rule, or an
+    event rule without a half-life) reads only counts and latest events, which are the same
+    for every half-life, so it joins the signal of a decayed rule with the same match when
+    there is one. With the shipped rules this shares "3+ site visits" with "Visited the
+    website", "Existing customer exploring products" with "Visited a product page", and the
+    inactivity rule with the recency rule: 142M day aggregates become 83M at 50M events.
+    signal_id numbers the signals in a fixed order, so it stays the same while the rules do
+    (a rules edit aggregates every day again).
+#}
+{% macro rule_signals() %}
+    with
+
+    rules as (
+        select
+            rule_id,
+            half_life_days,
+            case
+                when rule_type in ('recency', 'inactivity') then 'engagement' else 'match'
+            end as match_kind,
+            case when rule_type in ('event', 'frequency') then event_type end as event_type,
+            case when rule_type in ('event', 'frequency') then page_category end as page_category,
+            case when rule_type in ('event', 'frequency') then url_pattern end as url_pattern
+        from {{ ref('stg_scoring__behavior_rules') }}
+        where rule_type in ('event', 'frequency', 'recency', 'inactivity')
+    ),
+
+    keyed as (
+        select
+            rule_id,
+            half_life_days,
+            match_kind,
+            event_type,
+            page_category,
+            url_pattern,
+            coalesce(
+                half_life_days,
+                min(half_life_days) over (
+                    partition by match_kind, event_type, page_category, url_pattern
+                )
+            ) as signal_half_life_days
+        from rules
+    )
+
+    select
+        rule_id,
+        half_life_days,
+        match_kind,
+        event_type,
+        page_category,
+        url_pattern,
+        signal_half_life_days,
+        dense_rank() over (
+            order by
+                match_kind,
+                coalesce(event_type, ''),
+                coalesce(page_category, ''),
+                coalesce(url_pattern, ''),
+                coalesce(signal_half_life_days, -1)
+        ) as signal_id
+    from keyed
+{% endmacro %}
+
+{#
+    The query of int_scoring__signal_activity_by_day (see the model for what it computes),
+    for the events that meet `events_condition` (a range of days in a full build), or with
     `lead_days` (a query of contact_id and activity_date) the events of those leads on those
     days: what an incremental run aggregates again.
 #}
@@ -29,47 +96,48 @@ event_types as (
     from {{ ref('event_types') }}
 ),
 
--- Aggregated by a small integer per rule, joined back to rule_id after grouping: the
--- aggregate holds one entry per lead, rule and day (about three per event), and a number
--- keeps each entry a fraction of the size of a rule id string.
-rules as (
-    select
-        *,
-        row_number() over (order by rule_id) as rule_number
-    from {{ ref('stg_scoring__behavior_rules') }}
+signals as (
+    select distinct
+        signal_id,
+        match_kind,
+        event_type,
+        page_category,
+        url_pattern,
+        signal_half_life_days as half_life_days
+    from ({{ rule_signals() }}) as rule_signals
 ),
 
--- Event and frequency rules match on the event itself.
+-- Signals of event and frequency rules match on the event itself.
 event_matches as (
     select
         events.contact_id,
-        rules.rule_number,
-        rules.half_life_days,
+        signals.signal_id,
+        signals.half_life_days,
         events.occurred_at
     from events
-    inner join rules
-        on events.event_type = rules.event_type
+    inner join signals
+        on events.event_type = signals.event_type
     where
-        rules.rule_type in ('event', 'frequency')
-        and (rules.page_category is null or events.page_category = rules.page_category)
+        signals.match_kind = 'match'
+        and (signals.page_category is null or events.page_category = signals.page_category)
         and (
-            rules.url_pattern is null
-            or coalesce({{ regexp_like('events.page_url', 'rules.url_pattern') }}, false)
+            signals.url_pattern is null
+            or coalesce({{ regexp_like('events.page_url', 'signals.url_pattern') }}, false)
         )
 ),
 
--- Recency and inactivity rules look at any engagement event.
+-- Signals of recency and inactivity rules look at any engagement event.
 engagement_matches as (
     select
         events.contact_id,
-        rules.rule_number,
-        rules.half_life_days,
+        signals.signal_id,
+        signals.half_life_days,
         events.occurred_at
     from events
     inner join event_types
         on events.event_type = event_types.event_type
-    cross join rules
-    where rules.rule_type in ('recency', 'inactivity') and event_types.is_engagement
+    cross join signals
+    where signals.match_kind = 'engagement' and event_types.is_engagement
 ),
 
 matches as (
@@ -78,10 +146,10 @@ matches as (
     select * from engagement_matches
 ),
 
-days as (
+final as (
     select
         contact_id,
-        rule_number,
+        signal_id,
         cast(occurred_at as date) as activity_date,
         count(*) as occurrences,
         sum(
@@ -91,24 +159,11 @@ days as (
                 / 86400.0 / half_life_days
             )
         ) as decay_mass,
-        max(occurred_at) as last_occurred_at
-    from matches
-    group by contact_id, rule_number, cast(occurred_at as date)
-),
-
-final as (
-    select
-        days.contact_id,
-        rules.rule_id,
-        days.activity_date,
-        days.occurrences,
-        days.decay_mass,
-        days.last_occurred_at,
+        max(occurred_at) as last_occurred_at,
         '{{ rules_version }}' as rules_version,
         {{ run_timestamp() }} as _refreshed_at
-    from days
-    inner join rules
-        on days.rule_number = rules.rule_number
+    from matches
+    group by contact_id, signal_id, cast(occurred_at as date)
 )
 
 select * from final

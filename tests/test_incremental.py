@@ -327,7 +327,7 @@ def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_pa
             copy,
             "run",
             "-s",
-            "int_scoring__rule_activity_by_day",
+            "int_scoring__signal_activity_by_day",
             "--full-refresh",
             "--vars",
             f"{{day_aggregate_chunk_events: {chunk_events}}}",
@@ -346,6 +346,6 @@ def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_pa
         f"select max(rowid) filter (where activity_date < date '{cutoff}'), "
         f"min(rowid) filter (where activity_date >= date '{cutoff}'), "
         f"count(*) filter (where activity_date >= date '{cutoff}') "
-        "from intermediate.int_scoring__rule_activity_by_day"
+        "from intermediate.int_scoring__signal_activity_by_day"
     )
     assert recent > 100 and first_recent == last_older + 1

@@ -227,7 +227,7 @@ def test_uniqueness_checks_find_a_repeated_row(duckdb_refresh, tmp_path):
     broken = tmp_path / "broken.duckdb"
     shutil.copy(settings.duckdb_path, broken)
     components = relation_name("fct_lead_score_components")
-    days = relation_name("int_scoring__rule_activity_by_day")
+    days = relation_name("int_scoring__signal_activity_by_day")
     with duckdb.connect(str(broken)) as conn:
         conn.execute(f"insert into {components} select * from {components} limit 1")
         conn.execute(
@@ -238,14 +238,14 @@ def test_uniqueness_checks_find_a_repeated_row(duckdb_refresh, tmp_path):
         broken,
         [
             "fct_lead_score_components,test_name:unique_combination",
-            "int_scoring__rule_activity_by_day",
+            "int_scoring__signal_activity_by_day",
         ],
         settings,
         tmp_path,
     )
     assert completed.returncode != 0
     assert "FAIL 1 unique_combination_fct_lead_score_components" in completed.stdout
-    assert "FAIL 2 unique_combination_int_scoring__rule_activity_by_day" in completed.stdout
+    assert "FAIL 2 unique_combination_int_scoring__signal_activity_by_day" in completed.stdout
 
 
 @pytest.mark.postgres

@@ -1,40 +1,34 @@
-{{
-    config(
-        pre_hook="{{ delete_changed_lead_days() }}",
-        post_hook="{{ insert_other_day_ranges() }}",
-        **incremental_config(unique_key=['contact_id', 'activity_date'], strategy='append')
-    )
-}}
+{{ config(materialized='view') }}
 
--- depends_on: {{ ref('base_marketing__events') }}
--- One row per lead, behaviour rule and day with matching events: how many, the latest, and
--- the decay mass S = sum(2 ^ (seconds since midnight / 86400 / half_life_days)).
---
--- Why S: exponential decay factorises. An event at time t, scored at as-of moment T, is worth
--- p * 0.5 ^ ((T - t) / h) = p * 0.5 ^ ((T - midnight) / h) * 2 ^ ((t - midnight) / h), so
--- summing S per day loses nothing: scoring multiplies it by the day's age factor and gets the
--- exact continuous decay. The table does not depend on the as-of date, so history, backtests
--- and a daily refresh read days instead of re-reading every event, and new events only ever
--- add or change the rows of their own day.
---
--- Incremental: a run aggregates again only the lead-days (a lead on a day) with an event row
--- that base_marketing__events (re)classified since the last run (new and late events,
--- duplicates resolved, contacts found), and everything when the behaviour rules or event
--- types changed (`rules_version`). The pre-hook deletes those lead-days and the run appends
--- them. Each lead-day is rebuilt whole from its events, so the result is the same as a full
--- refresh (tests/test_incremental.py), and a late event costs its lead's day, not the day's
--- events of every lead.
---
--- A full build of more than `day_aggregate_chunk_events` events runs in ranges of whole days:
--- this query aggregates the first range, the post-hook the others (macros/rule_activity.sql).
--- The query itself is the macro rule_activity_days().
-{%- set rules_version = behavior_rules_version() %}
-{%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}
-{%- if not rebuild_all %}
-    {%- set first_day = first_changed_day() %}
-    {%- set condition = "occurred_at >= cast('" ~ first_day ~ "' as timestamp)"
-        if first_day else 'false' %}
-    {{ rule_activity_days(condition, rules_version, lead_days=changed_lead_days()) }}
-{%- else %}
-    {{ rule_activity_days((rebuild_day_ranges() or ['true'])[0], rules_version) }}
-{%- endif %}
+-- One row per lead, behaviour rule and day with matching events: the day aggregates of the
+-- rule's signal (int_scoring__signal_activity_by_day), which rules that match the same events
+-- share. A rule without decay gets no decay mass, although its signal may carry the mass of
+-- a decayed rule with the same match.
+with
+
+signal_days as (
+    select * from {{ ref('int_scoring__signal_activity_by_day') }}
+),
+
+rule_signals as (
+    {{ rule_signals() }}
+),
+
+final as (
+    select
+        signal_days.contact_id,
+        rule_signals.rule_id,
+        signal_days.activity_date,
+        signal_days.occurrences,
+        case
+            when rule_signals.half_life_days is not null then signal_days.decay_mass
+        end as decay_mass,
+        signal_days.last_occurred_at,
+        signal_days.rules_version,
+        signal_days._refreshed_at
+    from signal_days
+    inner join rule_signals
+        on signal_days.signal_id = rule_signals.signal_id
+)
+
+select * from final
