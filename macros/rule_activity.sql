@@ -66,6 +66,32 @@
 {% endmacro %}
 
 {#
+    Each rule's day aggregates: the rows of its signal in int_scoring__signal_activity_by_day
+    that meet `condition`, with the decay mass only for rules that decay. The condition is on
+    the signal rows (alias `activity`) and applies before they are repeated for each rule of
+    the signal, so a filter on leads or days reads only their rows.
+#}
+{% macro rule_days(condition='true') %}
+    select
+        activity.contact_id,
+        rule_signals.rule_id,
+        activity.activity_date,
+        activity.occurrences,
+        case
+            when rule_signals.half_life_days is not null then activity.decay_mass
+        end as decay_mass,
+        activity.last_occurred_at,
+        activity.rules_version,
+        activity._refreshed_at
+    from (
+        select * from {{ ref('int_scoring__signal_activity_by_day') }} as activity
+        where {{ condition }}
+    ) as activity
+    inner join ({{ rule_signals() }}) as rule_signals
+        on activity.signal_id = rule_signals.signal_id
+{% endmacro %}
+
+{#
     The query of int_scoring__signal_activity_by_day (see the model for what it computes),
     for the events that meet `events_condition` (a range of days in a full build), or with
     `lead_days` (a query of contact_id and activity_date) the events of those leads on those

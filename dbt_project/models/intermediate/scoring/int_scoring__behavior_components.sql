@@ -25,7 +25,9 @@ rules as (
     select * from {{ ref('stg_scoring__behavior_rules') }}
 ),
 
-days as (
+-- Read twice (activity, window_totals): computed where it is read, not stored in between (a
+-- stored copy of a month of rule days held more than DuckDB's memory at 1M leads and spilled).
+days as {{ not_materialized() }} (
     select
         contact_id,
         rule_id,

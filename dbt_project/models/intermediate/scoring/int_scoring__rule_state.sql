@@ -66,11 +66,15 @@ days as (
             activity.occurrences,
             activity.decay_mass,
             activity.last_occurred_at
-        from {{ ref('int_scoring__rule_activity_by_day') }} as activity
-        where
-            activity.rule_id in (select rules.rule_id from rules)
-            and activity.activity_date < cast('{{ cutoff }}' as date)
-            and {{ condition }}
+        -- The rules' days (int_scoring__rule_activity_by_day's query), with the conditions
+        -- on the signal rows: a lead's or a day's rows are read before they are repeated per
+        -- rule, so the engine skips the others.
+        from (
+            {{ rule_days(
+                "activity.activity_date < cast('" ~ cutoff ~ "' as date) and " ~ condition
+            ) }}
+        ) as activity
+        where activity.rule_id in (select rules.rule_id from rules)
     {%- endfor %}
 ),
 
