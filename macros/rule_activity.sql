@@ -47,13 +47,7 @@
     )
 
     select
-        rule_id,
-        half_life_days,
-        match_kind,
-        event_type,
-        page_category,
-        url_pattern,
-        signal_half_life_days,
+        keyed.*,
         dense_rank() over (
             order by
                 match_kind,
