@@ -31,12 +31,7 @@
 
     keyed as (
         select
-            rule_id,
-            half_life_days,
-            match_kind,
-            event_type,
-            page_category,
-            url_pattern,
+            rules.*,
             coalesce(
                 half_life_days,
                 min(half_life_days) over (
