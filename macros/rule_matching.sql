@@ -1,29 +1,13 @@
 {#
-    True when a value meets a rule condition. One implementation of the operators for every
-    seed that uses them (fit rules, custom segments):
-      equals / not_equals / contains / regex  on the lower-case text value,
-      in / not_in                            against a `|`-separated list,
-      between                                on the numeric value, inclusive, open when a
-                                             bound is empty.
-    `rule_value` must already be lower-case with no spaces around `|`.
+    Custom segments' conditions: text operators on the lower-case text value, number
+    operators (between, gt, gte, lt, lte) on the numeric value; the operators are
+    condition_matches() (macros/scoring/conditions.sql), shared with the fit rules.
 #}
 {% macro rule_condition_matches(text_value, number_value, operator, rule_value, min_value, max_value) -%}
-    case {{ operator }}
-        when 'equals' then {{ text_value }} = {{ rule_value }}
-        when 'not_equals' then {{ text_value }} <> {{ rule_value }}
-        when 'in'
-            then position('|' || {{ text_value }} || '|' in '|' || {{ rule_value }} || '|') > 0
-        when 'not_in'
-            then position('|' || {{ text_value }} || '|' in '|' || {{ rule_value }} || '|') = 0
-        when 'contains' then position({{ rule_value }} in {{ text_value }}) > 0
-        when 'regex' then {{ regexp_like(text_value, rule_value) }}
-        when 'between'
-            then
-                {{ number_value }} is not null
-                and ({{ min_value }} is null or {{ number_value }} >= {{ min_value }})
-                and ({{ max_value }} is null or {{ number_value }} <= {{ max_value }})
-        else false
-    end
+    {{ condition_matches(
+        text_value, number_value, 'cast(null as boolean)', "'text'", operator, rule_value,
+        parse_number(rule_value), min_value, max_value, 'false'
+    ) }}
 {%- endmacro %}
 
 {# Seed list values: lower-case, trimmed, no spaces around `|`. #}

@@ -46,7 +46,7 @@ ranked_components as (
             order by cast(abs(points) as decimal(18, 6)) desc, rule_id asc
         ) as reason_rank
     from components
-    where rule_type <> 'cap' and points <> 0
+    where rule_type not in ('cap', 'base') and points <> 0
 ),
 
 ranked_reasons as (

@@ -1,60 +1,77 @@
 {{ config(materialized='view') }}
 
--- One row per lead and fit rule that fires. A view: fct_lead_score_components, its one
--- reader, computes it while writing the components (a table here would write and read
--- again about five rows per lead every day); it depends only on the profile and the rules.
-{% set text_attributes = [
-    'seniority', 'department', 'job_title', 'industry', 'country', 'size_band',
-    'email_domain_type', 'lead_source', 'persona'
-] %}
-{% set number_attributes = ['employee_count', 'annual_revenue'] %}
+-- One row per lead and fit rule that fires: every condition of the rule holds for the lead
+-- (rows of scoring_fit_rules with one rule_id are its conditions). A view:
+-- fct_lead_score_components, its one reader, computes it while writing the components (a
+-- table here would write and read again about five rows per lead every day); it depends only
+-- on the profile and the rules. Conditions read the attribute as the rule's type (text,
+-- number, date as its age in days at the as-of date, boolean); see condition_matches().
 with
 
-profile as (
-    select * from {{ ref('int_scoring__contact_profile') }}
+attribute_values as (
+    select * from {{ ref('int_scoring__lead_attribute_values') }}
 ),
 
-rules as (
+conditions as (
     select * from {{ ref('stg_scoring__fit_rules') }}
 ),
 
-attribute_values as (
-    {{ unpivot_attributes(
-        'profile', text_attributes, number_attributes, carry=['persona as contact_persona', 'is_customer']
+evaluated as (
+    select
+        attribute_values.contact_id,
+        attribute_values.attribute_value,
+        conditions.*,
+        {{ attribute_number_value(
+            'attribute_values.attribute_value', 'conditions.attribute_type'
+        ) }} as number_value,
+        case
+            when conditions.attribute_type = 'boolean'
+                then {{ parse_boolean('attribute_values.attribute_value') }}
+        end as boolean_value
+    from attribute_values
+    inner join conditions
+        on attribute_values.attribute = conditions.attribute
+    where {{ rule_applies(
+        'conditions', 'attribute_values.contact_persona', 'attribute_values.is_customer'
     ) }}
 ),
 
-matches as (
+met as (
     select
-        attribute_values.contact_id,
-        rules.rule_id,
-        rules.description,
-        rules.points,
-        attribute_values.text_value as matched_value
-    from attribute_values
-    inner join rules
-        on attribute_values.attribute = rules.attribute
-    where
-        attribute_values.text_value is not null
-        and {{ rule_applies(
-            'rules', 'attribute_values.contact_persona', 'attribute_values.is_customer'
-        ) }}
-        and {{ rule_condition_matches(
-            'attribute_values.text_value',
-            'attribute_values.number_value',
-            'rules.operator',
-            'rules.rule_value',
-            'rules.min_value',
-            'rules.max_value'
-        ) }}
+        contact_id,
+        rule_id,
+        score_part,
+        description,
+        points,
+        condition_count,
+        count(*) as conditions_met,
+        {{ dbt.listagg(
+            "coalesce(attribute_value, '(missing)')",
+            "'; '",
+            'order by condition_number'
+        ) }} as matched_value
+    from evaluated
+    where {{ condition_matches(
+        'attribute_value',
+        'number_value',
+        'boolean_value',
+        'attribute_type',
+        'operator',
+        'rule_value',
+        'value_number',
+        'min_value',
+        'max_value',
+        'missing_matches'
+    ) }}
+    group by contact_id, rule_id, score_part, description, points, condition_count
 ),
 
 final as (
     select
         contact_id,
         rule_id,
-        'fit' as score_part,
-        'fit' as rule_type,
+        score_part,
+        case when score_part = 'fit' then 'fit' else 'attribute' end as rule_type,
         description,
         matched_value,
         1 as occurrences,
@@ -62,7 +79,8 @@ final as (
         points as undecayed_points,
         points,
         false as is_decayed
-    from matches
+    from met
+    where conditions_met = condition_count
 )
 
 select * from final

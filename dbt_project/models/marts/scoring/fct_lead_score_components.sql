@@ -1,7 +1,9 @@
 -- One row per lead and rule with the points it gives at the as-of date: the explanation of
--- every score. Caps are components too (rule_type 'cap'), so each score is exactly the sum of
--- its components: fit_score = sum(points) of the fit part, behavior_score likewise, and
--- lead_score = sum(weighted_points) over all rows (a data test holds dim_leads to it).
+-- every score. Caps and the base score are components too (rule_type 'cap', 'base'), so each
+-- score is exactly the sum of its components: fit_score = sum(points) of the fit part,
+-- behavior_score likewise, and lead_score = sum(weighted_points) over all rows (a data test
+-- holds dim_leads to it). Fit rules whose score_part is `behavior` (an export's activity
+-- columns) count in the behaviour part.
 with
 
 profile as (
@@ -41,25 +43,43 @@ clamped as (
         fit.weight as fit_weight,
         behavior.weight as behavior_weight,
         lead.min_points as lead_min,
-        lead.max_points as lead_max
+        lead.max_points as lead_max,
+        coalesce(base.points, 0) as base_points
     from part_totals
     cross join weights as fit
     cross join weights as behavior
     cross join weights as lead
+    left join weights as base
+        on base.score_part = 'base'
     where fit.score_part = 'fit' and behavior.score_part = 'behavior' and lead.score_part = 'lead'
+),
+
+weighted as (
+    select
+        *,
+        base_points + fit_weight * fit_score + behavior_weight * behavior_score as lead_raw
+    from clamped
 ),
 
 combined as (
     select
         *,
-        fit_weight * fit_score + behavior_weight * behavior_score as lead_raw,
-        least(
-            greatest(fit_weight * fit_score + behavior_weight * behavior_score, lead_min), lead_max
-        ) as lead_score
-    from clamped
+        least(greatest(lead_raw, lead_min), lead_max) as lead_score
+    from weighted
 ),
 
-cap_components as (
+base_and_cap_components as (
+    select
+        contact_id,
+        '_base' as rule_id,
+        'base' as score_part,
+        'base' as rule_type,
+        'Base score' as description,
+        base_points as points,
+        1 as weight
+    from combined
+    where base_points <> 0
+    union all
     select
         contact_id,
         '_fit_cap' as rule_id,
@@ -138,7 +158,7 @@ final as (
         false as is_decayed,
         cast(null as timestamp) as last_occurred_at,
         {{ as_of_date() }} as as_of_date
-    from cap_components
+    from base_and_cap_components
 )
 
 select * from final

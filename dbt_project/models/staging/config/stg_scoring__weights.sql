@@ -1,4 +1,5 @@
--- How fit and behaviour combine, and the floor and ceiling of each part.
+-- How fit and behaviour combine, the floor and ceiling of each part, and the base score (the
+-- `base` row's points, which every lead starts with).
 with
 
 weights as (
@@ -7,10 +8,12 @@ weights as (
 
 final as (
     select
-        score_part,
-        cast({{ as_number('weight') }} as {{ double_type() }}) as weight,
-        cast({{ as_number('min_points') }} as {{ double_type() }}) as min_points,
-        cast({{ as_number('max_points') }} as {{ double_type() }}) as max_points
+        weights.score_part,
+        cast({{ as_number('weights.weight') }} as {{ double_type() }}) as weight,
+        cast({{ as_number('weights.min_points') }} as {{ double_type() }}) as min_points,
+        cast({{ as_number('weights.max_points') }} as {{ double_type() }}) as max_points,
+        cast({{ as_number(seed_column('weights', 'scoring_weights', 'points')) }} as {{ double_type() }})
+            as points
     from weights
 )
 

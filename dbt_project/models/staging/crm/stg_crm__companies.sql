@@ -32,7 +32,12 @@ final as (
 
         -- timestamps
         companies.created_at,
-        companies.updated_at
+        companies.updated_at,
+
+        -- lineage: the raw row of this version (its extra columns are attributes rules can
+        -- name, read by int_scoring__contact_profile)
+        companies._file_id,
+        companies._source_row
     from companies
     left join size_bands
         on

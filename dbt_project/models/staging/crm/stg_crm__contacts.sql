@@ -70,7 +70,12 @@ final as (
 
         -- timestamps
         group_facts.created_at,
-        group_facts.updated_at
+        group_facts.updated_at,
+
+        -- lineage: the raw row the attributes come from (its extra columns are attributes
+        -- rules can name, read by int_scoring__contact_profile)
+        members._file_id,
+        members._source_row
     from members
     inner join group_facts
         on members.canonical_contact_id = group_facts.canonical_contact_id
