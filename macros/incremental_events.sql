@@ -2,8 +2,8 @@
     Helpers of the incremental day aggregates (int_scoring__signal_activity_by_day).
 
     behavior_rules_version(): a digest of everything a day aggregate depends on besides the
-    events (which rule matches which event, and each rule's half-life): the behaviour rules
-    and the event types' engagement flags. When an analyst edits them, every day is
+    events (which rule matches which event, what it sums, and each rule's half-life): the
+    behaviour rules and the event types' engagement flags. When an analyst edits them, every day is
     aggregated again.
 #}
 {% macro behavior_rules_version() -%}
@@ -12,7 +12,8 @@
         {{ return('') }}
     {%- endif -%}
     {%- set rules = run_query(
-        "select rule_id, rule_type, event_type, page_category, url_pattern, half_life_days from "
+        "select rule_id, rule_type, event_type, page_category, url_pattern, half_life_days, "
+        ~ "filter_attribute, filter_operator, filter_value, value_attribute from "
         ~ ref('stg_scoring__behavior_rules') ~ " order by rule_id"
     ) -%}
     {%- set event_types = run_query(

@@ -1,19 +1,26 @@
 {#
     Which day aggregates each behaviour rule reads: rules that match the same events share
     one signal, so a day aggregate is written once for all of them. A signal is what the
-    rows depend on: the events matched (event and frequency rules: event type, page category
-    and URL pattern; recency and inactivity rules: every engagement event) and the half-life
-    of the decay mass. A rule without decay (a frequency, recency or inactivity rule, or an
-    event rule without a half-life) reads only counts and latest events, which are the same
-    for every half-life, so it joins the signal of a decayed rule with the same match when
-    there is one. With the shipped rules this shares "3+ site visits" with "Visited the
-    website", "Existing customer exploring products" with "Visited a product page", and the
-    inactivity rule with the recency rule: 142M day aggregates become 83M at 50M events.
+    rows depend on: the events matched (event, frequency, value and last-activity rules:
+    event type, page category, URL pattern and the filter on an event attribute; recency and
+    inactivity rules: every engagement event), the event attribute a value rule sums, and
+    the half-life of the decay mass. A rule without decay (a frequency, recency or
+    inactivity rule, or a rule without a half-life) reads only counts, sums and latest
+    events, which are the same for every half-life, so it joins the signal of a decayed rule
+    with the same match when there is one. With the shipped rules this shares "3+ site
+    visits" with "Visited the website", "Existing customer exploring products" with "Visited
+    a product page", and the inactivity rule with the recency rule: 142M day aggregates
+    become 83M at 50M events. When a last-activity rule exists, the pseudo-rule `_any_event`
+    has a signal of every event, whose latest time the rule compares its own with.
     signal_id numbers the signals in a fixed order, so it stays the same while the rules do
     (a rules edit aggregates every day again).
 #}
 {% macro rule_signals() %}
     with
+
+    behavior_rules as (
+        select * from {{ ref('stg_scoring__behavior_rules') }}
+    ),
 
     rules as (
         select
@@ -22,11 +29,36 @@
             case
                 when rule_type in ('recency', 'inactivity') then 'engagement' else 'match'
             end as match_kind,
-            case when rule_type in ('event', 'frequency') then event_type end as event_type,
-            case when rule_type in ('event', 'frequency') then page_category end as page_category,
-            case when rule_type in ('event', 'frequency') then url_pattern end as url_pattern
-        from {{ ref('stg_scoring__behavior_rules') }}
-        where rule_type in ('event', 'frequency', 'recency', 'inactivity')
+            case when rule_type not in ('recency', 'inactivity') then event_type end as event_type,
+            case when rule_type not in ('recency', 'inactivity') then page_category end
+                as page_category,
+            case when rule_type not in ('recency', 'inactivity') then url_pattern end
+                as url_pattern,
+            case when rule_type not in ('recency', 'inactivity') then filter_attribute end
+                as filter_attribute,
+            case when rule_type not in ('recency', 'inactivity') then filter_operator end
+                as filter_operator,
+            case when rule_type not in ('recency', 'inactivity') then filter_value end
+                as filter_value,
+            case when rule_type = 'value' then value_attribute end as value_attribute
+        from behavior_rules
+        where
+            rule_type in ('event', 'frequency', 'recency', 'inactivity', 'value', 'last_activity')
+        union all
+        select
+            '_any_event' as rule_id,
+            cast(null as {{ double_type() }}) as half_life_days,
+            'any' as match_kind,
+            cast(null as {{ text_type() }}) as event_type,
+            cast(null as {{ text_type() }}) as page_category,
+            cast(null as {{ text_type() }}) as url_pattern,
+            cast(null as {{ text_type() }}) as filter_attribute,
+            cast(null as {{ text_type() }}) as filter_operator,
+            cast(null as {{ text_type() }}) as filter_value,
+            cast(null as {{ text_type() }}) as value_attribute
+        from behavior_rules
+        where rule_type = 'last_activity'
+        group by rule_type
     ),
 
     keyed as (
@@ -35,7 +67,15 @@
             coalesce(
                 half_life_days,
                 min(half_life_days) over (
-                    partition by match_kind, event_type, page_category, url_pattern
+                    partition by
+                        match_kind,
+                        event_type,
+                        page_category,
+                        url_pattern,
+                        filter_attribute,
+                        filter_operator,
+                        filter_value,
+                        value_attribute
                 )
             ) as signal_half_life_days
         from rules
@@ -49,6 +89,10 @@
                 coalesce(event_type, ''),
                 coalesce(page_category, ''),
                 coalesce(url_pattern, ''),
+                coalesce(filter_attribute, ''),
+                coalesce(filter_operator, ''),
+                coalesce(filter_value, ''),
+                coalesce(value_attribute, ''),
                 coalesce(signal_half_life_days, -1)
         ) as signal_id
     from keyed
@@ -56,9 +100,9 @@
 
 {#
     Each rule's day aggregates: the rows of its signal in int_scoring__signal_activity_by_day
-    that meet `condition`, with the decay mass only for rules that decay. The condition is on
-    the signal rows (alias `activity`) and applies before they are repeated for each rule of
-    the signal, so a filter on leads or days reads only their rows.
+    that meet `condition`, with the decay masses only for rules that decay. The condition is
+    on the signal rows (alias `activity`) and applies before they are repeated for each rule
+    of the signal, so a filter on leads or days reads only their rows.
 #}
 {% macro rule_days(condition='true') %}
     select
@@ -70,6 +114,12 @@
             when rule_signals.half_life_days is not null then activity.decay_mass
         end as decay_mass,
         activity.last_occurred_at,
+        activity.value_count,
+        activity.value_sum,
+        case
+            when rule_signals.half_life_days is not null then activity.value_decay_mass
+        end as value_decay_mass,
+        activity.value_max,
         activity.rules_version,
         activity._refreshed_at
     from (
@@ -87,10 +137,12 @@
     days: what an incremental run aggregates again.
 #}
 {% macro rule_activity_days(events_condition, rules_version, lead_days=none) %}
+{%- set events_relation = ref('stg_marketing__events') %}
+{%- set catalog = event_attribute_catalog(events_relation) %}
 with
 
 events as (
-    select events.* from {{ ref('stg_marketing__events') }} as events
+    select events.* from {{ events_relation }} as events
     {%- if lead_days %}
         -- A join on the lead and a range of time, not on cast(occurred_at as date): the
         -- engine hashes the leads and compares timestamps instead of casting every event.
@@ -118,41 +170,91 @@ signals as (
         event_type,
         page_category,
         url_pattern,
+        filter_attribute,
+        filter_operator,
+        filter_value,
+        value_attribute,
         signal_half_life_days as half_life_days
     from ({{ rule_signals() }}) as rule_signals
 ),
 
--- Signals of event and frequency rules match on the event itself.
-event_matches as (
+-- Signals of event, frequency, value and last-activity rules match on the event itself:
+-- those with an event type by a join on it, those without (a filter alone) against every
+-- event.
+candidates as (
     select
-        events.contact_id,
+        events.*,
         signals.signal_id,
         signals.half_life_days,
-        events.occurred_at
+        signals.page_category as signal_page_category,
+        signals.url_pattern,
+        signals.filter_attribute,
+        signals.filter_operator,
+        signals.filter_value,
+        signals.value_attribute
     from events
     inner join signals
         on events.event_type = signals.event_type
+    where signals.match_kind = 'match'
+    union all
+    select
+        events.*,
+        signals.signal_id,
+        signals.half_life_days,
+        signals.page_category as signal_page_category,
+        signals.url_pattern,
+        signals.filter_attribute,
+        signals.filter_operator,
+        signals.filter_value,
+        signals.value_attribute
+    from events
+    cross join signals
+    where signals.match_kind = 'match' and signals.event_type is null
+),
+
+event_matches as (
+    select
+        contact_id,
+        signal_id,
+        half_life_days,
+        occurred_at,
+        case
+            when value_attribute is not null
+                then {{ parse_number(event_attribute_value('candidates', 'value_attribute', catalog)) }}
+        end as event_value
+    from candidates
     where
-        signals.match_kind = 'match'
-        and (signals.page_category is null or events.page_category = signals.page_category)
+        (signal_page_category is null or page_category = signal_page_category)
         and (
-            signals.url_pattern is null
-            or coalesce({{ regexp_like('events.page_url', 'signals.url_pattern') }}, false)
+            url_pattern is null
+            or coalesce({{ regexp_like('page_url', 'url_pattern') }}, false)
+        )
+        and (
+            filter_attribute is null
+            or {{ event_filter_matches(
+                event_attribute_value('candidates', 'filter_attribute', catalog),
+                'filter_operator',
+                'filter_value'
+            ) }}
         )
 ),
 
--- Signals of recency and inactivity rules look at any engagement event.
+-- Signals of recency and inactivity rules look at any engagement event; the pseudo-rule of
+-- last-activity rules at every event.
 engagement_matches as (
     select
         events.contact_id,
         signals.signal_id,
         signals.half_life_days,
-        events.occurred_at
+        events.occurred_at,
+        cast(null as {{ double_type() }}) as event_value
     from events
     inner join event_types
         on events.event_type = event_types.event_type
     cross join signals
-    where signals.match_kind = 'engagement' and event_types.is_engagement
+    where
+        (signals.match_kind = 'engagement' and event_types.is_engagement)
+        or signals.match_kind = 'any'
 ),
 
 matches as (
@@ -176,13 +278,50 @@ final as (
         ) as decay_mass,
         max(occurred_at) as last_occurred_at,
         '{{ rules_version }}' as rules_version,
-        {{ run_timestamp() }} as _refreshed_at
+        {{ run_timestamp() }} as _refreshed_at,
+        -- after the lineage: columns added in a later release come last in a stored table
+        count(event_value) as value_count,
+        sum(event_value) as value_sum,
+        sum(
+            case
+                when event_value is not null
+                    then event_value * power(
+                            cast(2 as {{ double_type() }}),
+                            {{ dbt.datediff(
+                                dbt.date_trunc('day', 'occurred_at'), 'occurred_at', 'second'
+                            ) }}
+                            / 86400.0 / half_life_days
+                        )
+            end
+        ) as value_decay_mass,
+        max(event_value) as value_max
     from matches
     group by contact_id, signal_id, cast(occurred_at as date)
 )
 
 select * from final
 {% endmacro %}
+
+{#
+    A behaviour rule's filter on an event attribute: the fit rules' operators on the
+    attribute's text (equals, not_equals, in, not_in, contains, regex, is_missing,
+    is_present) or its number (gt, gte, lt, lte), with a missing value meeting only
+    is_missing.
+#}
+{% macro event_filter_matches(value, operator, filter_value) -%}
+    {{ condition_matches(
+        'lower(' ~ value ~ ')',
+        parse_number(value),
+        'cast(null as boolean)',
+        "'text'",
+        operator,
+        filter_value,
+        parse_number(filter_value),
+        'cast(null as ' ~ double_type() ~ ')',
+        'cast(null as ' ~ double_type() ~ ')',
+        'false'
+    ) }}
+{%- endmacro %}
 
 {#
     A full build in ranges of whole days of at most `day_aggregate_chunk_events` events each

@@ -7,6 +7,14 @@
 --   frequency:  points once when min_count matching events fall in the last window_days.
 --   recency:    points when any engagement falls in the last window_days.
 --   inactivity: points when a lead older than the window had no engagement in it.
+--   value:      the sum, maximum or average of an event attribute (time on site, a deal's
+--               value) over the window (empty = all history): with `threshold`, points once
+--               the aggregate reaches it; with `per_unit`, points for every per_unit of it
+--               (both: per unit, once the threshold is reached); capped. A decayed sum decays
+--               each event's value with its age; other value rules decay their points from
+--               the latest matching event.
+--   last_activity: points when the lead's most recent event (of any type) matches the rule
+--               (and, with a window, falls in it); decayed from that event.
 -- Windows count whole days ending with the as-of date (window 7 = the as-of day and the six
 -- days before it).
 --
@@ -34,6 +42,10 @@ days as {{ not_materialized() }} (
         occurrences,
         decay_mass,
         last_occurred_at,
+        value_count,
+        value_sum,
+        value_decay_mass,
+        value_max,
         {{ dbt.datediff('activity_date', as_of_date(), 'day') }} as days_before_as_of,
         {{ dbt.datediff('activity_date', as_of_date(), 'day') }} + 1 as age_of_midnight_days
     from {{ ref('int_scoring__rule_activity_by_day') }}
@@ -54,6 +66,10 @@ activity as (
             occurrences,
             mass as decay_mass,
             last_occurred_at,
+            value_count,
+            value_sum,
+            value_mass as value_decay_mass,
+            value_max,
             {{ max_days_before() }} as days_before_as_of,
             {{ dbt.datediff('mass_date', as_of_date(), 'day') }} + 1 as age_of_midnight_days
         from {{ ref('int_scoring__rule_state') }}
@@ -100,6 +116,60 @@ event_totals as (
     group by activity.contact_id, activity.rule_id
 ),
 
+-- Value rules: the count, sum, decayed sum and maximum of their event attribute in the window
+-- (the state's rows and the recent days, or only the recent days for a window).
+value_totals as (
+    select
+        activity.contact_id,
+        activity.rule_id,
+        sum(activity.occurrences) as occurrences,
+        max(activity.last_occurred_at) as last_occurred_at,
+        sum(activity.value_count) as value_count,
+        sum(activity.value_sum) as value_sum,
+        max(activity.value_max) as value_max,
+        sum(
+            case
+                when rules.half_life_days is null then activity.value_sum
+                else activity.value_decay_mass * power(
+                        cast(0.5 as {{ double_type() }}),
+                        activity.age_of_midnight_days / rules.half_life_days
+                    )
+            end
+        ) as decayed_value_sum
+    from activity
+    inner join rules
+        on activity.rule_id = rules.rule_id
+    where
+        rules.rule_type = 'value'
+        and (rules.window_days is null or activity.days_before_as_of < rules.window_days)
+    group by activity.contact_id, activity.rule_id
+),
+
+-- Last-activity rules: the latest matching event and the lead's latest event of any kind.
+latest_matches as (
+    select
+        activity.contact_id,
+        activity.rule_id,
+        sum(activity.occurrences) as occurrences,
+        max(activity.last_occurred_at) as last_occurred_at
+    from activity
+    inner join rules
+        on activity.rule_id = rules.rule_id
+    where
+        rules.rule_type = 'last_activity'
+        and (rules.window_days is null or activity.days_before_as_of < rules.window_days)
+    group by activity.contact_id, activity.rule_id
+),
+
+latest_events as (
+    select
+        contact_id,
+        max(last_occurred_at) as last_occurred_at
+    from activity
+    where rule_id = '_any_event'
+    group by contact_id
+),
+
 -- Windows are recent: the state's rows (before every window) are not read here.
 window_totals as (
     select
@@ -124,6 +194,7 @@ event_components as (
         applicable.description,
         event_totals.occurrences,
         event_totals.last_occurred_at,
+        cast(null as {{ text_type() }}) as matched_value,
         applicable.max_points,
         applicable.half_life_days is not null as is_decayed,
         case
@@ -158,6 +229,7 @@ window_components as (
         applicable.description,
         window_totals.occurrences,
         window_totals.last_occurred_at,
+        cast(null as {{ text_type() }}) as matched_value,
         applicable.max_points,
         false as is_decayed,
         applicable.points as undecayed_points,
@@ -184,6 +256,7 @@ inactivity_components as (
         inactivity_rules.description,
         0 as occurrences,
         cast(null as timestamp) as last_occurred_at,
+        cast(null as {{ text_type() }}) as matched_value,
         inactivity_rules.max_points,
         false as is_decayed,
         inactivity_rules.points as undecayed_points,
@@ -199,12 +272,107 @@ inactivity_components as (
         < {{ dbt.dateadd('day', '-inactivity_rules.window_days', as_of_end()) }}
 ),
 
+value_aggregates as (
+    select
+        value_totals.*,
+        case applicable.value_aggregate
+            when 'sum' then value_totals.value_sum
+            when 'max' then value_totals.value_max
+            when 'avg' then value_totals.value_sum / value_totals.value_count
+        end as aggregate_value,
+        case
+            when applicable.half_life_days is null then 1
+            else power(
+                    cast(0.5 as {{ double_type() }}),
+                    {{ dbt.datediff('value_totals.last_occurred_at', as_of_end(), 'second') }}
+                    / 86400.0 / applicable.half_life_days
+                )
+        end as latest_decay
+    from value_totals
+    inner join rules as applicable
+        on value_totals.rule_id = applicable.rule_id
+    where value_totals.value_count > 0
+),
+
+value_components as (
+    select
+        value_aggregates.contact_id,
+        value_aggregates.rule_id,
+        applicable.rule_type,
+        applicable.description,
+        value_aggregates.occurrences,
+        value_aggregates.last_occurred_at,
+        {{ format_points('value_aggregates.aggregate_value') }} as matched_value,
+        applicable.max_points,
+        applicable.half_life_days is not null as is_decayed,
+        case
+            when applicable.per_unit is null then applicable.points
+            else applicable.points * value_aggregates.aggregate_value / applicable.per_unit
+        end as undecayed_points,
+        case
+            when applicable.per_unit is null
+                then applicable.points * value_aggregates.latest_decay
+            when applicable.value_aggregate = 'sum'
+                then applicable.points * value_aggregates.decayed_value_sum / applicable.per_unit
+            else
+                applicable.points * value_aggregates.aggregate_value / applicable.per_unit
+                * value_aggregates.latest_decay
+        end as decayed_points
+    from value_aggregates
+    inner join rules as applicable
+        on value_aggregates.rule_id = applicable.rule_id
+    inner join profile
+        on value_aggregates.contact_id = profile.contact_id
+    where
+        {{ rule_applies('applicable', 'profile.persona', 'profile.is_customer') }}
+        and (
+            applicable.threshold is null
+            or value_aggregates.aggregate_value >= applicable.threshold
+        )
+),
+
+last_activity_components as (
+    select
+        latest_matches.contact_id,
+        latest_matches.rule_id,
+        applicable.rule_type,
+        applicable.description,
+        latest_matches.occurrences,
+        latest_matches.last_occurred_at,
+        cast(null as {{ text_type() }}) as matched_value,
+        applicable.max_points,
+        applicable.half_life_days is not null as is_decayed,
+        applicable.points as undecayed_points,
+        case
+            when applicable.half_life_days is null then applicable.points
+            else applicable.points * power(
+                    cast(0.5 as {{ double_type() }}),
+                    {{ dbt.datediff('latest_matches.last_occurred_at', as_of_end(), 'second') }}
+                    / 86400.0 / applicable.half_life_days
+                )
+        end as decayed_points
+    from latest_matches
+    inner join latest_events
+        on latest_matches.contact_id = latest_events.contact_id
+    inner join rules as applicable
+        on latest_matches.rule_id = applicable.rule_id
+    inner join profile
+        on latest_matches.contact_id = profile.contact_id
+    where
+        latest_matches.last_occurred_at >= latest_events.last_occurred_at
+        and {{ rule_applies('applicable', 'profile.persona', 'profile.is_customer') }}
+),
+
 components as (
     select * from event_components
     union all
     select * from window_components
     union all
     select * from inactivity_components
+    union all
+    select * from value_components
+    union all
+    select * from last_activity_components
 ),
 
 final as (
@@ -214,7 +382,7 @@ final as (
         'behavior' as score_part,
         rule_type,
         description,
-        cast(null as {{ text_type() }}) as matched_value,
+        matched_value,
         occurrences,
         last_occurred_at,
         undecayed_points,

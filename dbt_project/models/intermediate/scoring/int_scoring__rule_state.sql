@@ -1,16 +1,20 @@
 {{
     config(
         pre_hook="{{ delete_stale_rule_state() }}",
-        **incremental_config(unique_key=['contact_id', 'rule_id'])
+        **incremental_config(
+            unique_key=['contact_id', 'rule_id'], on_schema_change='append_new_columns'
+        )
     )
 }}
 
 -- depends_on: {{ ref('base_marketing__events') }}
 -- depends_on: {{ ref('event_types') }}
--- One row per lead and event rule without a look-back: the totals of its matching events on
--- the days before `covered_until` (the state cutoff, `scoring_recent_days()` days before the
--- as-of date), so the daily score reads a row per lead and rule plus the recent days instead
--- of every day of history.
+-- One row per lead and rule that reads all history (event rules without a look-back, value
+-- and last-activity rules without a window, and the `_any_event` pseudo-rule those compare
+-- with): the totals of its matching events on the days before `covered_until` (the state
+-- cutoff, `scoring_recent_days()` days before the as-of date), so the daily score reads a row
+-- per lead and rule plus the recent days instead of every day of history. Value rules keep
+-- the count, sum, decayed sum and maximum of the event attribute they read.
 --
 -- The decay mass is kept aged to `mass_date`:
 --   mass = sum over days d < covered_until of S_d * 0.5 ^ ((mass_date - d) / half_life)
@@ -42,12 +46,25 @@
 {%- endif %}
 with
 
+behavior_rules as (
+    select * from {{ ref('stg_scoring__behavior_rules') }}
+),
+
 rules as (
     select
         rule_id,
         half_life_days
-    from {{ ref('stg_scoring__behavior_rules') }}
-    where rule_type = 'event' and lookback_days is null
+    from behavior_rules
+    where
+        (rule_type = 'event' and lookback_days is null)
+        or (rule_type in ('value', 'last_activity') and window_days is null)
+    union all
+    select
+        '_any_event' as rule_id,
+        cast(null as {{ double_type() }}) as half_life_days
+    from behavior_rules
+    where rule_type = 'last_activity' and window_days is null
+    group by rule_type
 ),
 
 {% if not rebuild and not keep %}
@@ -65,7 +82,11 @@ days as (
             activity.activity_date,
             activity.occurrences,
             activity.decay_mass,
-            activity.last_occurred_at
+            activity.last_occurred_at,
+            activity.value_count,
+            activity.value_sum,
+            activity.value_decay_mass,
+            activity.value_max
         -- The rules' days (int_scoring__rule_activity_by_day's query), with the conditions
         -- on the signal rows: a lead's or a day's rows are read before they are repeated per
         -- rule, so the engine skips the others.
@@ -88,7 +109,15 @@ combined as (
             {{ dbt.datediff('days.activity_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
             / rules.half_life_days
         ) as mass,
-        days.last_occurred_at
+        days.last_occurred_at,
+        days.value_count,
+        days.value_sum,
+        days.value_decay_mass * power(
+            cast(0.5 as {{ double_type() }}),
+            {{ dbt.datediff('days.activity_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
+            / rules.half_life_days
+        ) as value_mass,
+        days.value_max
     from days
     inner join rules
         on days.rule_id = rules.rule_id
@@ -105,7 +134,15 @@ combined as (
                 {{ dbt.datediff('previous.mass_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
                 / rules.half_life_days
             ) as mass,
-            previous.last_occurred_at
+            previous.last_occurred_at,
+            previous.value_count,
+            previous.value_sum,
+            previous.value_mass * power(
+                cast(0.5 as {{ double_type() }}),
+                {{ dbt.datediff('previous.mass_date', "cast('" ~ cutoff ~ "' as date)", 'day') }}
+                / rules.half_life_days
+            ) as value_mass,
+            previous.value_max
         from {{ this }} as previous
         inner join rules
             on previous.rule_id = rules.rule_id
@@ -139,7 +176,13 @@ final as (
 
         -- lineage
         '{{ rules_version }}' as rules_version,
-        {{ run_timestamp() }} as _refreshed_at
+        {{ run_timestamp() }} as _refreshed_at,
+
+        -- value rules (last: columns added in a later release come last in a stored table)
+        sum(value_count) as value_count,
+        sum(value_sum) as value_sum,
+        sum(value_mass) as value_mass,
+        max(value_max) as value_max
     from combined
     group by contact_id, rule_id
 )

@@ -2,13 +2,19 @@
     config(
         pre_hook="{{ delete_changed_lead_days() }}",
         post_hook="{{ insert_other_day_ranges() }}",
-        **incremental_config(unique_key=['contact_id', 'activity_date'], strategy='append')
+        **incremental_config(
+            unique_key=['contact_id', 'activity_date'],
+            strategy='append',
+            on_schema_change='append_new_columns',
+        )
     )
 }}
 
 -- depends_on: {{ ref('base_marketing__events') }}
--- One row per lead, signal and day with matching events: how many, the latest, and the decay
--- mass S = sum(2 ^ (seconds since midnight / 86400 / half_life_days)). A signal is what
+-- One row per lead, signal and day with matching events: how many, the latest, the decay mass
+-- S = sum(2 ^ (seconds since midnight / 86400 / half_life_days)) and, for the signals of value
+-- rules, the count, sum, decayed sum (each value times its 2 ^ ...) and maximum of the event
+-- attribute they read. A signal is what
 -- behaviour rules that match the same events share (macros/rule_activity.sql,
 -- rule_signals()); int_scoring__rule_activity_by_day gives each rule its signal's rows.
 --

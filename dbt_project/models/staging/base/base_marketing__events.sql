@@ -3,6 +3,7 @@
         **incremental_config(
             unique_key=['_file_id', '_source_row'],
             materialized=('incremental' if crm_source() == 'generic' else 'table'),
+            on_schema_change='append_new_columns',
         )
     )
 }}
@@ -20,6 +21,12 @@
 -- downstream recompute exactly the days whose rows changed. `dbt build --full-refresh`
 -- classifies everything again; it gives the same rows (tests/test_incremental.py). Run it
 -- after changing how contacts resolve (an email edit that merges two contacts).
+--
+-- Extra columns of the landing files (not in the raw contract) are kept as `extra__<column>`,
+-- text as received: behaviour rules filter on them and sum them (time on site, a value). A
+-- column that first arrives with a later file is added to the table; earlier rows have none.
+{%- set extras = raw_event_extra_columns(crm_raw_relation('marketing_events')) %}
+{%- set stored = staged_event_extra_columns(this) if is_incremental() else [] %}
 with
 
 source as (
@@ -64,6 +71,11 @@ typed_all as (
         lower({{ clean_text('event_type') }}) as event_type,
         {{ clean_text('page_url') }} as page_url,
         lower({{ clean_text('page_category') }}) as page_category,
+
+        -- extra columns, as received
+        {%- for name in extras %}
+            {{ clean_text(adapter.quote(name)) }} as {{ event_extra_column_name(name) }},
+        {%- endfor %}
 
         -- timestamps
         {{ parse_timestamp('occurred_at') }} as occurred_at
@@ -122,6 +134,13 @@ typed_all as (
             event_type,
             page_url,
             page_category,
+            {%- for name in extras %}
+                {% if event_extra_column_name(name) in stored -%}
+                    {{ event_extra_column_name(name) }},
+                {%- else -%}
+                    cast(null as {{ text_type() }}) as {{ event_extra_column_name(name) }},
+                {%- endif %}
+            {%- endfor %}
             occurred_at
         from reopened_rows
     ),

@@ -1,7 +1,8 @@
 {{ config(materialized='view') }}
 
 -- One row per usable event, attributed to its canonical contact. A view: the events live once,
--- in base_marketing__events (incremental), and this only filters them.
+-- in base_marketing__events (incremental), and this only filters them. Extra columns of the
+-- landing files come along as `extra__<column>`.
 with
 
 events as (
@@ -28,6 +29,11 @@ final as (
         _file_id,
         _source_row,
         _classified_at,
+
+        -- extra columns of the landing files, as received (event attributes of rules)
+        {%- for column in staged_event_extra_columns(ref('base_marketing__events')) %}
+            {{ column }},
+        {%- endfor %}
 
         -- timestamps
         occurred_at,
