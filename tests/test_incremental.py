@@ -9,6 +9,13 @@ the scoring models incrementally. The state after the last batch must equal `dbt
 --full-refresh` of the same warehouse: event classification exactly, day aggregates and scores
 to 1e-9. Then an edit of the behaviour rules seed, refreshed incrementally, must equal a full
 refresh again.
+
+Besides the shipped rules, the project scores with rules of every kind the seeds can state
+(NEW_FIT_RULES, NEW_BEHAVIOUR_RULES): conditions on any attribute, AND groups, missing values
+and dates; filters on an extra column of the event files, a rule with no event type, value
+rules (a decayed sum per unit over all history, a windowed threshold, a maximum) and
+last-activity rules. The event files carry two extra columns for them, `duration_seconds`
+(some values are not numbers) and `utm_source`; the contact files one, `occupation`.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ QUARANTINE = (
     2,
 )
 DAY_AGGREGATES = (
-    "select contact_id, rule_id, activity_date, occurrences, decay_mass, last_occurred_at "
+    "select contact_id, rule_id, activity_date, occurrences, decay_mass, last_occurred_at, "
+    "value_count, value_sum, value_decay_mass, value_max "
     "from intermediate.int_scoring__rule_activity_by_day",
     3,
 )
@@ -56,6 +64,52 @@ SCORES = (
     "select contact_id, fit_score, behavior_score, lead_score, lead_stage from marts.dim_leads",
     1,
 )
+NEW_FIT_RULES = [
+    # an AND group: both rows are conditions of one rule
+    {"rule_id": "fit_senior_at_200", "attribute": "seniority", "operator": "in",
+     "value": "c_level|vp|director", "points": "7"},
+    {"rule_id": "fit_senior_at_200", "attribute": "employee_count", "operator": "gte",
+     "value": "200", "points": "7"},
+    {"rule_id": "fit_no_occupation", "attribute": "occupation", "operator": "is_missing",
+     "points": "-3"},
+    {"rule_id": "fit_occupation_not_student", "attribute": "contact.Occupation",
+     "operator": "not_equals", "value": "Student", "missing_matches": "true", "points": "2"},
+    {"rule_id": "fit_recent_lead", "attribute": "created_at", "attribute_type": "date",
+     "operator": "lte", "value": "60", "points": "2"},
+    {"rule_id": "fit_not_student", "attribute": "seniority", "operator": "not_equals",
+     "value": "entry", "missing_matches": "true", "points": "1"},
+]  # fmt: skip
+NEW_BEHAVIOUR_RULES = [
+    {"rule_id": "beh_time_on_site", "rule_type": "value", "event_type": "page_view",
+     "value_attribute": "duration_seconds", "aggregate": "sum", "per_unit": "60",
+     "points": "1", "half_life_days": "14", "max_points": "20"},
+    {"rule_id": "beh_long_week", "rule_type": "value", "event_type": "page_view",
+     "value_attribute": "duration_seconds", "threshold": "600", "window_days": "7",
+     "points": "5"},
+    {"rule_id": "beh_longest_visit", "rule_type": "value", "event_type": "page_view",
+     "value_attribute": "duration_seconds", "aggregate": "max", "per_unit": "100",
+     "points": "1", "half_life_days": "30", "max_points": "9"},
+    {"rule_id": "beh_google", "rule_type": "event", "event_type": "page_view",
+     "filter_attribute": "utm_source", "filter_operator": "equals", "filter_value": "google",
+     "points": "2", "half_life_days": "30", "max_points": "10"},
+    {"rule_id": "beh_bofu_any", "rule_type": "event", "filter_attribute": "funnel_stage",
+     "filter_operator": "equals", "filter_value": "bofu", "points": "3",
+     "half_life_days": "30", "max_points": "12"},
+    {"rule_id": "beh_last_demo", "rule_type": "last_activity", "event_type": "demo_request",
+     "points": "6", "half_life_days": "20"},
+    {"rule_id": "beh_last_click_recent", "rule_type": "last_activity",
+     "event_type": "email_click", "window_days": "14", "points": "4"},
+]  # fmt: skip
+
+
+def add_rules(project: ProjectCopy) -> None:
+    """Append NEW_FIT_RULES and NEW_BEHAVIOUR_RULES to the project copy's seeds."""
+
+    def added(rules: list[dict]):
+        return lambda rows: rows + [{"customer_scope": "all", **rule} for rule in rules]
+
+    project.edit_seed("scoring_fit_rules", added(NEW_FIT_RULES))
+    project.edit_seed("scoring_behavior_rules", added(NEW_BEHAVIOUR_RULES))
 
 
 def write_batches(generated: Path, landing: Path) -> list[date]:
@@ -66,17 +120,36 @@ def write_batches(generated: Path, landing: Path) -> list[date]:
     events = read.format(generated / "marketing_events" / "*.csv")
     contacts = read.format(generated / "crm_contacts" / "*.csv")
     # Time-ordered batches; a parseable timestamp decides, the rest go in the first batch.
+    # Two extra columns for the value and filter rules, decided by the event id so that a
+    # re-sent event carries the same values.
     conn.execute(f"""
         create table events as
         select
             *,
+            case
+                when hash(coalesce(event_id, '')) % 53 = 0 then 'n/a'
+                when event_type = 'page_view'
+                    then cast(hash(coalesce(event_id, '')) % 900 as varchar)
+            end as duration_seconds,
+            case hash(coalesce(event_id, '') || 'utm') % 3
+                when 0 then 'google' when 1 then 'bing'
+            end as utm_source,
             least({BATCHES}, 1 + cast(floor({BATCHES} * percent_rank() over (
                 order by try_cast(occurred_at as timestamp) nulls first
             )) as integer)) as batch,
             hash(coalesce(event_id, '') || coalesce(occurred_at, '')) % 100 as draw
         from {events}
     """)
-    conn.execute(f"create table contacts as select * from {contacts}")
+    # An extra column of the contact files, missing for a third of the contacts.
+    conn.execute(f"""
+        create table contacts as
+        select
+            *,
+            case hash(coalesce(contact_id, '')) % 3
+                when 1 then 'Working Professional' when 2 then 'Student'
+            end as occupation
+        from {contacts}
+    """)
     held_back = "hash(coalesce(contact_id, email, '')) % 10 = 0"
     for batch in range(1, BATCHES + 1):
         # Late: 5% of every earlier batch's events arrive one batch later.
@@ -193,6 +266,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectCopy, 
         shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
     settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root / "data"))
     project = ProjectCopy(root, settings.duckdb_path)
+    add_rules(project)
 
     facts: dict = {"classified": [], "unknown_held_back": 0}
     for batch in range(1, BATCHES + 1):
@@ -277,6 +351,16 @@ def test_a_sequence_of_incremental_refreshes_equals_a_full_refresh(incremental, 
         "select count(*) - count(distinct (_file_id, _source_row)) "
         "from quarantine.quarantine_marketing__events"
     ) == [(0,)]
+
+    # Every added rule scored some leads, so the comparison below covers each kind.
+    scored = {
+        rule
+        for (rule,) in project.query(
+            "select distinct rule_id from marts.fct_lead_score_components where points <> 0"
+        )
+    }
+    added = {rule["rule_id"] for rule in NEW_FIT_RULES + NEW_BEHAVIOUR_RULES}
+    assert added <= scored, sorted(added - scored)
 
     incremental_state = snapshot(project)
     full = snapshot(full_refresh_of(project, tmp_path))
