@@ -9,21 +9,28 @@ import dagster as dg
 
 from orchestration.defs.automation.jobs import refresh_warehouse
 from orchestration.defs.automation.schedules import default_status
-from orchestration.defs.ingest.loader import discover
+from orchestration.defs.ingest.loader import discover, discover_exports
 from orchestration.lib.settings import load_settings
 
 ALERT_WEBHOOK_ENV = "LEADSCORE_ALERT_WEBHOOK_URL"
 
 
 def landing_signatures() -> set[str]:
-    """path|size|mtime of every landing file of a raw table. Only the file system is read:
-    the warehouse may be busy with a run, and DuckDB allows a single writer."""
-    files, _ = discover(load_settings().landing_dir)
+    """path|size|mtime of every landing file of a raw table and of every export folder's
+    files and mapping.yml (an edited mapping loads its files again). Only the file system is
+    read: the warehouse may be busy with a run, and DuckDB allows a single writer."""
+    landing_dir = load_settings().landing_dir
+    files, _ = discover(landing_dir)
+    paths = [path for table_files in files.values() for path in table_files]
+    for export in discover_exports(landing_dir).values():
+        paths += [export.mapping, *export.files]
     signatures = set()
-    for table_files in files.values():
-        for path in table_files:
+    for path in paths:
+        try:
             stat = path.stat()
-            signatures.add(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
+        except FileNotFoundError:  # removed since it was listed
+            continue
+        signatures.add(f"{path}|{stat.st_size}|{stat.st_mtime_ns}")
     return signatures
 
 

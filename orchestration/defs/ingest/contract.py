@@ -6,6 +6,8 @@ checks the two agree. Files may carry extra columns: they are kept in the raw ta
 
 from __future__ import annotations
 
+import re
+
 RAW_CONTRACT: dict[str, tuple[str, ...]] = {
     "crm_companies": (
         "company_id",
@@ -67,3 +69,8 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 MANIFEST_TABLE = "_ingest_manifest"
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
+
+
+def normalise_column_name(name: str) -> str:
+    """Lower snake case, so `Contact ID` and `contact_id` land in the same raw column."""
+    return re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_")

@@ -1,6 +1,9 @@
 """Load landing files (CSV and Parquet) into the raw schema, once each, all or nothing.
 
-Layout: ``<landing>/<raw table>/**/*.csv|*.parquet``. Every value is loaded as text: typing is
+Layout: ``<landing>/<raw table>/**/*.csv|*.parquet``, and export folders: a top-level folder
+that is not a raw table's and holds a ``mapping.yml`` (``orchestration.onboarding``; see
+``docs/onboarding.md``), whose files are read with that mapping and loaded as one part per raw
+table the mapping writes (``<file>#<raw table>``). Every value is loaded as text: typing is
 staging's job, where a value that does not parse becomes a quarantined row with a reason
 instead of a failed load. A manifest keyed by (path, content hash) makes loads idempotent, and
 each file is loaded inside one transaction, so a malformed file leaves nothing behind (on
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,8 +30,16 @@ from orchestration.defs.ingest.contract import (
     MANIFEST_TABLE,
     RAW_CONTRACT,
     SUPPORTED_SUFFIXES,
+    normalise_column_name,
 )
 from orchestration.lib.warehouse import WarehouseConnection, quote_ident
+from orchestration.onboarding.mapping import (
+    MAPPING_FILE_NAME,
+    MappingError,
+    declared_tables,
+    load_mapping,
+)
+from orchestration.onboarding.transform import ExportFile, ExportReadError, open_export_file
 
 CSV_BLOCK_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 256_000
@@ -87,28 +98,66 @@ class IngestReport:
         return any(load.status == "failed" for load in self.loads)
 
 
-def normalise_column_name(name: str) -> str:
-    """Lower snake case, so `Contact ID` and `contact_id` land in the same raw column."""
-    return re.sub(r"[^a-z0-9_]+", "_", name.strip().lower()).strip("_")
-
-
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, suffix: bytes = b"") -> str:
+    """SHA-256 of the file's bytes followed by ``suffix``."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(HASH_CHUNK_BYTES):
             digest.update(chunk)
+    digest.update(suffix)
     return digest.hexdigest()
 
 
+def export_sha256(path: Path, mapping_bytes: bytes) -> str:
+    """The hash of an export file's parts: its bytes, then its mapping file's bytes (so an
+    edited mapping loads the file again, as a new version)."""
+    return file_sha256(path, mapping_bytes)
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    """A top-level landing folder that is not a raw table's and holds a mapping file."""
+
+    name: str
+    path: Path
+    mapping: Path
+    files: list[Path]  # every .csv / .parquet under the folder, sorted by path
+
+
+def discover_exports(landing_dir: Path) -> dict[str, ExportFolder]:
+    """Export folders by name (sorted): ``<landing>/<name>/mapping.yml`` where ``<name>`` is
+    not a raw table, with every .csv / .parquet file under the folder (recursively; hidden
+    files and folders left out)."""
+    exports: dict[str, ExportFolder] = {}
+    if not landing_dir.is_dir():
+        return exports
+    for folder in sorted(p for p in landing_dir.iterdir() if p.is_dir()):
+        mapping = folder / MAPPING_FILE_NAME
+        if folder.name in RAW_CONTRACT or folder.name.startswith(".") or not mapping.is_file():
+            continue
+        files = sorted(
+            path
+            for path in folder.rglob("*")
+            if path.is_file()
+            and path.suffix.lower() in SUPPORTED_SUFFIXES
+            and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        )
+        exports[folder.name] = ExportFolder(folder.name, folder, mapping, files)
+    return exports
+
+
 def discover(landing_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
-    """Files per raw table, sorted by path, and the paths that belong to no raw table."""
+    """Files per raw table, sorted by path, and the paths that belong to no raw table and
+    are not a file or the mapping of an export folder (``discover_exports``)."""
     found: dict[str, list[Path]] = {table: [] for table in RAW_CONTRACT}
     ignored: list[str] = []
     if not landing_dir.exists():
         return found, ignored
+    exports = discover_exports(landing_dir)
+    owned = {path for export in exports.values() for path in (export.mapping, *export.files)}
     for path in sorted(p for p in landing_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(landing_dir)
-        if path.name.startswith("."):
+        if path.name.startswith(".") or path in owned:
             continue
         table = relative.parts[0] if len(relative.parts) > 1 else None
         if table in found and path.suffix.lower() in SUPPORTED_SUFFIXES:
@@ -116,6 +165,13 @@ def discover(landing_dir: Path) -> tuple[dict[str, list[Path]], list[str]]:
         else:
             ignored.append(relative.as_posix())
     return found, ignored
+
+
+def landing_file_count(landing_dir: Path) -> int:
+    """How many files the loader would read: raw-table files and export files."""
+    files, _ = discover(landing_dir)
+    exports = discover_exports(landing_dir)
+    return sum(map(len, files.values())) + sum(len(export.files) for export in exports.values())
 
 
 def _normalised_names(path: str, names: list[str], table: str) -> list[str]:
@@ -282,6 +338,24 @@ def _load_file(
     loaded_at: datetime,
 ) -> int:
     names, batches = read_landing_file(path, label, table)
+    return _write_part(
+        conn, schema, table, names, batches, label, digest, path.stat().st_size, loaded_at
+    )
+
+
+def _write_part(
+    conn: WarehouseConnection,
+    schema: str,
+    table: str,
+    names: list[str],
+    batches: Iterator[pa.Table],
+    label: str,
+    digest: str,
+    file_bytes: int,
+    loaded_at: datetime,
+) -> int:
+    """Append ``batches`` (columns ``names``) to ``table`` with lineage, and the manifest row,
+    in one transaction; returns the rows written."""
     manifest = f"{quote_ident(schema)}.{MANIFEST_TABLE}"
     with conn.transaction():
         existing = set(conn.table_columns(schema, table))
@@ -306,7 +380,7 @@ def _load_file(
         conn.execute(
             f"insert into {manifest} (file_id, file_path, content_sha256, table_name, row_count, "
             f"file_bytes, loaded_at) values ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
-            [file_id, label, digest, table, rows, path.stat().st_size, loaded_at],
+            [file_id, label, digest, table, rows, file_bytes, loaded_at],
         )
     return rows
 
@@ -332,7 +406,7 @@ def ingest_landing(
     files, ignored = discover(landing_dir)
     report = IngestReport(ignored_paths=ignored)
     for path in ignored:
-        log(f"ignored {path}: not a .csv/.parquet file under a raw table folder")
+        log(f"ignored {path}: not a .csv/.parquet file under a raw table folder or export folder")
     for table in selected:
         for index, path in enumerate(files[table], start=1):
             label = path.relative_to(landing_dir).as_posix()
@@ -349,6 +423,95 @@ def ingest_landing(
             already.add((label, digest))
             report.loads.append(FileLoad(table, label, "loaded", rows=rows))
             log(f"{table}: loaded {rows:,} rows from {label} ({index}/{len(files[table])})")
+    for export in discover_exports(landing_dir).values():
+        _ingest_export(conn, schema, landing_dir, export, selected, already, loaded_at, report, log)
     if raise_on_failure and report.failed:
         raise IngestFailedError(report)
     return report
+
+
+def _display_path(path: Path) -> str:
+    """How messages name a file: relative to the working directory when under it."""
+    try:
+        return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _ingest_export(
+    conn: WarehouseConnection,
+    schema: str,
+    landing_dir: Path,
+    export: ExportFolder,
+    selected: list[str],
+    already: set[tuple[str, str]],
+    loaded_at: datetime,
+    report: IngestReport,
+    log: Log,
+) -> None:
+    """Load the new parts (file x selected raw table) of one export folder. A mapping that
+    does not validate fails the folder; a file that cannot be read fails that file; the
+    other parts still load."""
+    mapping_label = _display_path(export.mapping)
+    try:
+        mapping = load_mapping(export.mapping, label=mapping_label)
+    except MappingError as exc:
+        declared = declared_tables(export.mapping) or list(RAW_CONTRACT)
+        hit = [table for table in selected if table in declared]
+        if hit:  # a mapping of tables outside the selection waits for their run
+            log(f"FAILED {exc}")
+            path = export.mapping.relative_to(landing_dir).as_posix()
+            report.loads.append(FileLoad(hit[0], path, "failed", error=str(exc)))
+        return
+    tables = [table for table in mapping.tables if table in selected]
+    for path in export.files:
+        relative = path.relative_to(landing_dir).as_posix()
+        digest = export_sha256(path, mapping.raw)
+        source: ExportFile | None = None
+        for table in tables:
+            label = f"{relative}#{table}"
+            if (label, digest) in already:
+                report.loads.append(FileLoad(table, label, "skipped"))
+                continue
+            try:
+                source = source or open_export_file(path, mapping, label=relative)
+            except (MappingError, ExportReadError) as exc:  # the file as a whole: reported once
+                log(f"FAILED {exc}")
+                report.loads.append(FileLoad(table, relative, "failed", error=str(exc)))
+                break
+            try:
+                rows = _load_export_part(conn, schema, table, source, label, digest, loaded_at)
+            except MappingError as exc:
+                log(f"FAILED {exc}")
+                report.loads.append(FileLoad(table, label, "failed", error=str(exc)))
+                continue
+            except ExportReadError as exc:  # the other tables would fail to read it too
+                log(f"FAILED {exc}")
+                report.loads.append(FileLoad(table, label, "failed", error=str(exc)))
+                break
+            already.add((label, digest))
+            report.loads.append(FileLoad(table, label, "loaded", rows=rows))
+            log(f"{table}: loaded {rows:,} rows from {label} (export {export.name})")
+
+
+def _load_export_part(
+    conn: WarehouseConnection,
+    schema: str,
+    table: str,
+    source: ExportFile,
+    label: str,
+    digest: str,
+    loaded_at: datetime,
+) -> int:
+    names = source.columns(table)
+    return _write_part(
+        conn,
+        schema,
+        table,
+        names,
+        source.batches(table),
+        label,
+        digest,
+        source.path.stat().st_size,
+        loaded_at,
+    )
