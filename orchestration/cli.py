@@ -8,6 +8,8 @@ leadscore sync       sync the marts to one or all destinations (diff-based; --dr
                      --full-resync)
 leadscore backtest   score a past date with alternative rules and the current ones in a
                      scratch warehouse and compare them (production is not touched)
+leadscore inspect    profile a CRM export (CSV / Parquet) and draft its mapping.yml
+                     (docs/onboarding.md)
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def _add_generation_args(parser: argparse.ArgumentParser) -> None:
         "--as-of",
         type=date.fromisoformat,
         default=None,
-        help="activity spreads over the year before this date (default: today, UTC)",
+        help="`run` scores as of this date (YYYY-MM-DD; default: LEADSCORE_AS_OF_DATE, else "
+        "today in UTC); generated demo activity spreads over the year before it",
     )
     group.add_argument("--format", choices=("csv", "parquet"), default="csv")
     group.add_argument("--chunk-size", type=int, default=1_000_000, help="events per file")
@@ -65,11 +68,11 @@ def _generate(args: argparse.Namespace, out_dir: Path) -> None:
 
 
 def _has_landing_files(landing_dir: Path) -> bool:
-    """True when the loader would find a file to load (the loader decides what counts)."""
-    from orchestration.defs.ingest.loader import discover
+    """True when the loader would find a file to load, in a raw table folder or an export
+    folder (the loader decides what counts)."""
+    from orchestration.defs.ingest.loader import landing_file_count
 
-    files, _ = discover(landing_dir)
-    return any(files.values())
+    return landing_file_count(landing_dir) > 0
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -188,27 +191,25 @@ def _run(args: argparse.Namespace) -> int:
     # A DAGSTER_HOME makes the run visible in `dagster dev`; without one it stays in memory.
     has_home = bool(os.getenv("DAGSTER_HOME"))
     instance = dg.DagsterInstance.get() if has_home else dg.DagsterInstance.ephemeral()
+    # The scoring date: --as-of, else LEADSCORE_AS_OF_DATE, else today (dbt decides the last
+    # two, so a run without --as-of passes nothing).
+    scoring: dict[str, object] = {}
+    if args.full_refresh:
+        scoring["full_refresh"] = True
+    if args.as_of:
+        scoring["as_of_date"] = args.as_of.isoformat()
     result = defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={
             "loggers": {"console": {"config": {"log_level": "INFO"}}},
-            **(
-                {"ops": {"leadscore_dbt_models": {"config": {"full_refresh": True}}}}
-                if args.full_refresh
-                else {}
-            ),
+            **({"ops": {"leadscore_dbt_models": {"config": scoring}}} if scoring else {}),
         },
     )
     elapsed = time.monotonic() - started
     if not result.success:
         print(f"\nrefresh FAILED after {elapsed:.1f} s (run {result.run_id}):", file=sys.stderr)
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data:
-                error = event.step_failure_data.error
-                while error.cause is not None:  # Dagster wraps the error that says what failed
-                    error = error.cause
-                print(f"  step {event.step_key}: {error.message.strip()}", file=sys.stderr)
+        print(_failure_text(result), file=sys.stderr)
         return 1
 
     loaded = files = 0
@@ -221,6 +222,25 @@ def _run(args: argparse.Namespace) -> int:
     print("\n" + _predictive_text(result))
     print("\n" + _sync_text(result))
     return 0
+
+
+def _failure_text(result) -> str:
+    """What stopped a run: the failed blocking checks (their descriptions say what to fix)
+    and the failed steps' errors."""
+    lines = []
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed and evaluation.blocking:
+            lines.append(f"  check {evaluation.check_name} failed:")
+            lines += [f"    {line}" for line in (evaluation.description or "").splitlines()]
+    if lines:
+        lines.append("  Nothing was exported or synced.")
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data:
+            error = event.step_failure_data.error
+            while error.cause is not None:  # Dagster wraps the error that says what failed
+                error = error.cause
+            lines.append(f"  step {event.step_key}: {error.message.strip()}")
+    return "\n".join(lines)
 
 
 def _predictive_text(result) -> str:
@@ -329,6 +349,69 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _inspect(args: argparse.Namespace) -> int:
+    from orchestration.onboarding.inspect import draft_mapping, profile_file, shorten
+    from orchestration.onboarding.transform import ExportReadError
+
+    path: Path = args.file
+    if not path.is_file() or path.suffix.lower() not in (".csv", ".parquet"):
+        print(f"inspect: {path} is not a .csv or .parquet file", file=sys.stderr)
+        return 2
+    out: Path = args.out or path.parent / "mapping.yml"
+    if out.exists() and not args.force:
+        print(
+            f"inspect: {out} exists: pass --force to overwrite it, or --out to write the "
+            "draft elsewhere",
+            file=sys.stderr,
+        )
+        return 2
+    if args.sample_rows < 0:
+        print("inspect: --sample-rows must be 0 (every row) or more", file=sys.stderr)
+        return 2
+    try:
+        profile = profile_file(path, sample_rows=args.sample_rows or None)
+    except ExportReadError as error:
+        print(f"inspect FAILED: {error}", file=sys.stderr)
+        return 1
+    sample = f" (the first {profile.rows:,}: --sample-rows 0 reads every row)"
+    print(f"{path}: {len(profile.columns)} columns, {profile.rows:,} rows profiled", end="")
+    print(sample if profile.sampled else "")
+    rows = [
+        [
+            column.name,
+            column.type,
+            (column.date_format or "") + (" (ambiguous)" if column.ambiguous_order else ""),
+            column.distinct,
+            round(100 * column.missing_share, 1),
+            "; ".join(f"{shorten(value)} ({count:,})" for value, count in column.top_values),
+            ", ".join(column.placeholders),
+        ]
+        for column in profile.columns
+    ]
+    print(
+        _table(
+            [
+                "column",
+                "type",
+                "date format",
+                "distinct",
+                "% missing",
+                "top values",
+                "placeholders",
+            ],
+            rows,
+        )
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(draft_mapping(profile), encoding="utf-8")
+    print(
+        f"\nDraft mapping written to {out}. Review it: comments starting with `check` mark "
+        "guesses (reference: docs/onboarding.md). Then put the export and its mapping.yml in a "
+        "folder of the landing folder and run `leadscore run`."
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -366,6 +449,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a won deal this many days after the date is a conversion (default: the dbt var "
         "calibration_window_days, 90)",
     )
+    inspect = commands.add_parser(
+        "inspect", help="profile a CRM export and draft its mapping.yml (docs/onboarding.md)"
+    )
+    inspect.add_argument(
+        "file", type=Path, metavar="FILE", help="the export: a .csv or .parquet file"
+    )
+    inspect.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="where the draft goes (default: mapping.yml beside FILE)",
+    )
+    inspect.add_argument("--force", action="store_true", help="overwrite an existing draft")
+    inspect.add_argument(
+        "--sample-rows",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="profile the first N rows (default 100,000; 0: every row)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -374,6 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sync(args)
     if args.command == "backtest":
         return _backtest(args)
+    if args.command == "inspect":
+        return _inspect(args)
     if args.command == "generate":
         _generate(args, args.out or load_settings().landing_dir)
         return 0

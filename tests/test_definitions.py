@@ -89,7 +89,12 @@ def test_every_outward_asset_depends_directly_on_the_gated_mart():
         for spec in check.check_specs
         if spec.blocking and spec.asset_key == gated
     }
-    assert blocking == {"event_volume_is_normal", "sql_share_is_stable"}
+    assert blocking == {
+        "event_volume_is_normal",
+        "sql_share_is_stable",
+        "raw_rows_are_usable",
+        "leads_were_scored",
+    }
     outward = [
         dg.AssetKey(["report", "lead_segment_report"]),
         dg.AssetKey(["report", "bi_parquet_export"]),

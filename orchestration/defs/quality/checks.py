@@ -22,6 +22,12 @@ from orchestration.defs.dbt.project import relation_name
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
+from orchestration.quality.quarantine import (
+    TIMESTAMP_COLUMNS,
+    LoadShare,
+    likely_cause,
+    over_limit_message,
+)
 
 
 def thresholds(conn: WarehouseConnection) -> dict[str, float]:
@@ -149,9 +155,116 @@ def segment_shares_within_bounds() -> dg.AssetCheckResult:
     )
 
 
+QUARANTINE_MODELS = {
+    "crm_companies": "quarantine_crm__companies",
+    "crm_contacts": "quarantine_crm__contacts",
+    "crm_deals": "quarantine_crm__deals",
+    "crm_owners": "quarantine_crm__owners",
+    "marketing_events": "quarantine_marketing__events",
+}
+SAMPLE_ROWS = 200
+
+
+def load_shares(conn: WarehouseConnection) -> list[LoadShare]:
+    rows = conn.fetchall(
+        "select raw_table, loaded_rows, quarantined_rows, top_reason, top_reason_rows, "
+        "quarantined_share, max_quarantined_share, is_whole_table "
+        f"from {relation_name('audit_quarantine_share')} order by raw_table"
+    )
+    return [
+        LoadShare(table, int(loaded), int(quarantined), reason, int(top), float(share),
+                  float(limit), bool(whole))
+        for table, loaded, quarantined, reason, top, share, limit, whole in rows
+    ]  # fmt: skip
+
+
+def quarantine_samples(conn: WarehouseConnection, share: LoadShare) -> dict[str, list]:
+    """Values of the columns a diagnosis reads (timestamps, event types), from the load's
+    rows quarantined for its top reason."""
+    columns = [*TIMESTAMP_COLUMNS[share.raw_table]]
+    if share.raw_table == "marketing_events":
+        columns.append("event_type")
+    if not columns:
+        return {}
+    relation = relation_name(QUARANTINE_MODELS[share.raw_table])
+    latest = (
+        "" if share.whole_table else f" and _loaded_at = (select max(_loaded_at) from {relation})"
+    )
+    p = conn.placeholder
+    rows = conn.fetchall(
+        f"select {', '.join(columns)} from {relation} where quarantine_reason = {p}{latest} "
+        f"limit {SAMPLE_ROWS}",
+        [share.top_reason],
+    )
+    return {column: [row[i] for row in rows] for i, column in enumerate(columns)}
+
+
+@dg.asset_check(
+    pool=WAREHOUSE_POOL,
+    asset=dbt_key(GATED_MART),
+    name="raw_rows_are_usable",
+    blocking=True,
+    description="Blocks when staging quarantined more than max_quarantined_share of a raw "
+    "table's latest load (dates it cannot read, an id column not mapped), naming the table, "
+    "the reason, the count and the likely cause.",
+)
+def raw_rows_are_usable() -> dg.AssetCheckResult:
+    with connect(load_settings(), read_only=True) as conn:
+        shares = load_shares(conn)
+        problems = [
+            over_limit_message(share, likely_cause(share, quarantine_samples(conn, share)))
+            for share in shares
+            if share.over_limit
+        ]
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="\n".join(problems) if problems else "every raw load is mostly usable",
+        metadata={
+            **{f"{share.raw_table}_quarantined_share": round(share.share, 4) for share in shares},
+            "tables_over_limit": len(problems),
+        },
+    )
+
+
+@dg.asset_check(
+    pool=WAREHOUSE_POOL,
+    asset=dbt_key(GATED_MART),
+    name="leads_were_scored",
+    blocking=True,
+    description="Blocks when the refresh scored no lead at all: a run that scored nothing is "
+    "a failure, not a success.",
+)
+def leads_were_scored() -> dg.AssetCheckResult:
+    with connect(load_settings(), read_only=True) as conn:
+        [(leads,)] = conn.fetchall(f"select count(*) from {relation_name('dim_leads')}")
+        staged = conn.fetchall(
+            f"select count(*), min(created_at) from {relation_name('stg_crm__contacts')}"
+        )[0]
+    if leads:
+        description = f"{int(leads):,} leads scored"
+    elif staged[0]:
+        description = (
+            f"No lead was scored: {int(staged[0]):,} contacts are staged, none created before "
+            f"the end of the as-of date (the earliest was created {staged[1]}); score a later "
+            "date (`leadscore run --as-of YYYY-MM-DD`)"
+        )
+    else:
+        description = (
+            "No lead was scored: no contact was staged (see the quarantine counts of "
+            "`leadscore summary` and audit.audit_quarantine_share)"
+        )
+    return dg.AssetCheckResult(
+        passed=bool(leads),
+        description=description,
+        metadata={"leads": int(leads), "staged_contacts": int(staged[0])},
+    )
+
+
 QUALITY_CHECKS = [
     events_are_fresh,
     event_volume_is_normal,
     sql_share_is_stable,
     segment_shares_within_bounds,
+    raw_rows_are_usable,
+    leads_were_scored,
 ]
