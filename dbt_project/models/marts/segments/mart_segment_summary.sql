@@ -1,6 +1,7 @@
 -- One row per segment of the segment matrix (empty segments included): how many leads, their
 -- average scores, the share of sales-qualified leads and the conversion rate (leads with a
--- won deal). The summary BI dashboards read.
+-- deal won by the end of the as-of date: a past as-of date counts only what was known then).
+-- The summary BI dashboards read.
 with
 
 matrix as (
@@ -35,7 +36,7 @@ totals as (
 converted as (
     select distinct contact_id
     from {{ ref('stg_crm__deals') }}
-    where is_won and contact_id is not null
+    where is_won and contact_id is not null and closed_at < {{ as_of_end() }}
 ),
 
 per_segment as (
