@@ -111,6 +111,19 @@ def warehouse_with_fixtures(
     return settings
 
 
+def adapter_relation(source: str) -> str:
+    """The source's contacts adapter, in the staging schema (the manifest Dagster loads is
+    the generic mode's, which has no adapter models)."""
+    staging = relation_name("stg_crm__contacts")
+    return staging.replace("stg_crm__contacts", f"base_{source}__crm_contacts")
+
+
+def catalog(settings: Settings) -> set[str]:
+    """The attribute names fit rules can use in this warehouse."""
+    sql = f"select attribute from {relation_name('int_scoring__attribute_catalog')}"
+    return {name for (name,) in query(settings, sql)}
+
+
 def query(settings: Settings, sql: str) -> list[tuple]:
     with connect(settings, read_only=True) as conn:
         return [tuple(row) for row in conn.fetchall(sql)]
@@ -258,6 +271,16 @@ def test_hubspot_tables_are_scored_where_fivetran_loads_them(engine, tmp_path, r
     assert query(settings, f"select count(*) from {relation_name('stg_crm__deals')}") == [
         (len(live_deals),)
     ]
+    # The portal's other properties are attributes fit rules can name, with their values.
+    assert {"contact.company", "company.hs_all_funky_a9384_syntax", "company.city"} <= catalog(
+        settings
+    )
+    companies_named = {
+        row["id"]: row.get("property_company") or None for row in fixture_rows("hubspot", "contact")
+    }
+    adapted = query(settings, f"select contact_id, company from {adapter_relation('hubspot')}")
+    assert adapted and all(companies_named[contact] == name for contact, name in adapted)
+    assert any(name for _, name in adapted)
 
 
 # Salesforce, worked out from the CSVs -----------------------------------------------------
@@ -327,6 +350,19 @@ def test_salesforce_tables_are_scored_where_fivetran_loads_them(engine, tmp_path
         for u in fixture_rows("salesforce", "user")
         if is_live(u) and is_true(u["is_active"])
     }
+    # The org's custom fields (on contacts and leads) and other account fields are
+    # attributes fit rules can name, with their values; a lead has none of a contact field.
+    assert {"contact.contact_status_c", "contact.status", "company.account_source"} <= catalog(
+        settings
+    )
+    statuses = {
+        row["id"]: row.get("contact_status_c") or None
+        for row in fixture_rows("salesforce", "contact")
+    }
+    adapter = adapter_relation("salesforce")
+    adapted = query(settings, f"select contact_id, contact_status_c from {adapter}")
+    assert any(status for _, status in adapted)
+    assert all(statuses.get(person) == status for person, status in adapted)
 
 
 @pytest.mark.parametrize("source", ["hubspot", "salesforce"])

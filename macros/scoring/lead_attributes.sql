@@ -106,12 +106,49 @@
     {{ return(catalog) }}
 {%- endmacro %}
 
+{#
+    The attribute names the fit rules use, as the catalog writes them, read from the seed
+    when the model runs; none (every attribute) while dbt parses. A connector's table can
+    have hundreds of columns: the profile carries only the raw columns some rule reads.
+#}
+{% macro fit_rule_attribute_names() -%}
+    {%- set seed = ref('scoring_fit_rules') -%}
+    {%- if not execute or model.resource_type == 'unit_test' or load_relation(seed) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set names = [] -%}
+    {%- for row in run_query("select distinct attribute from " ~ seed ~ " where attribute is not null").rows -%}
+        {%- set name = modules.re.sub('[^a-z0-9_.]+', '_', row[0] | trim | lower) -%}
+        {%- do names.append(modules.re.sub('^_+|_+$', '', name)) -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{# The catalog's raw-column entries some fit rule names (all of them while parsing). #}
+{% macro used_raw_attributes() -%}
+    {%- set used = fit_rule_attribute_names() -%}
+    {%- set entries = [] -%}
+    {%- for entry in lead_attribute_catalog() if entry.source != 'profile' -%}
+        {%- if used is none or entry.attribute in used -%}
+            {%- do entries.append(entry) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(entries) }}
+{%- endmacro %}
+
 {# The raw columns of `source` (contact or company) the profile carries, as
-   `<alias>.<raw column> as <profile column>` select items. #}
+   `<alias>.<raw column> as <profile column>` select items: those some fit rule reads. #}
 {% macro raw_attribute_select(source, alias) -%}
+    {%- set columns = [] -%}
+    {%- for entry in used_raw_attributes() if entry.source == source -%}
+        {%- if entry.column not in columns -%}
+            {%- do columns.append(entry.column) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set items = [] -%}
     {%- for entry in lead_attribute_catalog()
-        if entry.source == source and entry.attribute.startswith(source ~ '.') -%}
+        if entry.source == source and entry.attribute.startswith(source ~ '.')
+        and entry.column in columns -%}
         {%- do items.append(
             clean_text('cast(' ~ alias ~ '.' ~ adapter.quote(entry.raw_column) ~ ' as ' ~ text_type() ~ ')')
             ~ ' as ' ~ entry.column
@@ -123,11 +160,15 @@
 {#
     The value of the attribute named by `attribute` (an expression holding a catalog name) in
     the profile row `profile`, as text: lower-case for text attributes, so text comparisons
-    ignore case. NULL when the lead has no value or the name is not in the catalog.
+    ignore case. NULL when the lead has no value or no rule names the attribute.
 #}
 {% macro lead_attribute_value(profile, attribute) -%}
+    {%- set entries = [] -%}
+    {%- for entry in lead_attribute_catalog() if entry.source == 'profile' -%}
+        {%- do entries.append(entry) -%}
+    {%- endfor -%}
     case {{ attribute }}
-    {%- for entry in lead_attribute_catalog() %}
+    {%- for entry in entries + used_raw_attributes() %}
         when '{{ entry.attribute }}' then
         {%- if entry.type == 'text' %} lower(cast({{ profile }}.{{ entry.column }} as {{ text_type() }}))
         {%- else %} cast({{ profile }}.{{ entry.column }} as {{ text_type() }})

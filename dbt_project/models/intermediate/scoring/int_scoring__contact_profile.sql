@@ -4,7 +4,9 @@
 -- Deal roll-ups count what was true at the as-of date, so a past date scores the way it would
 -- have then. The contact's and company's raw columns (`contact__*`, `company__*`: the raw
 -- contract's and every extra column a file or connector brought) are those of the rows staging
--- took the attributes from.
+-- took the attributes from, and only those some fit rule reads.
+{%- set contact_columns = raw_attribute_select('contact', 'contact_rows') %}
+{%- set company_columns = raw_attribute_select('company', 'company_rows') %}
 with
 
 contacts as (
@@ -15,13 +17,18 @@ companies as (
     select * from {{ ref('stg_crm__companies') }}
 ),
 
-contact_rows as (
-    select * from {{ crm_raw_relation('crm_contacts') }}
-),
+{%- if contact_columns %}
 
-company_rows as (
-    select * from {{ crm_raw_relation('crm_companies') }}
-),
+    contact_rows as (
+        select * from {{ crm_raw_relation('crm_contacts') }}
+    ),
+{%- endif %}
+{%- if company_columns %}
+
+    company_rows as (
+        select * from {{ crm_raw_relation('crm_companies') }}
+    ),
+{%- endif %}
 
 personas as (
     select
@@ -103,10 +110,7 @@ final as (
         contacts.is_unsubscribed,
 
         -- the contact's and the company's raw columns, as received (text)
-        {%- for item in raw_attribute_select('contact', 'contact_rows') %}
-            {{ item }},
-        {%- endfor %}
-        {%- for item in raw_attribute_select('company', 'company_rows') %}
+        {%- for item in contact_columns + company_columns %}
             {{ item }},
         {%- endfor %}
 
@@ -116,15 +120,18 @@ final as (
     from contacts
     left join companies
         on contacts.company_id = companies.company_id
-    -- The raw rows are unread while the raw tables do not exist yet (sqlfluff's compile).
-    left join contact_rows  -- noqa: ST11
-        on
-            contacts._file_id = contact_rows._file_id
-            and contacts._source_row = contact_rows._source_row
-    left join company_rows  -- noqa: ST11
-        on
-            companies._file_id = company_rows._file_id
-            and companies._source_row = company_rows._source_row
+    {%- if contact_columns %}
+        left join contact_rows
+            on
+                contacts._file_id = contact_rows._file_id
+                and contacts._source_row = contact_rows._source_row
+    {%- endif %}
+    {%- if company_columns %}
+        left join company_rows
+            on
+                companies._file_id = company_rows._file_id
+                and companies._source_row = company_rows._source_row
+    {%- endif %}
     left join personas
         on contacts.seniority = personas.seniority
     left join customers

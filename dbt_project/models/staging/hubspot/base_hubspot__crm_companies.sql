@@ -8,6 +8,12 @@
 {%- if enabled %}
 {%- set company = source('hubspot', 'company') -%}
 {%- set columns = fivetran_columns(company) %}
+{#- Every other `property_*` column is passed on as an extra column (`company.<property>`). -#}
+{%- set extras = fivetran_extra_columns(columns, [
+    'id', 'property_name', 'property_domain', 'property_website', 'property_industry',
+    'property_numberofemployees', 'property_annualrevenue', 'property_country',
+    'property_createdate', 'property_hs_createdate', 'property_hs_lastmodifieddate',
+] + raw_contract_columns('crm_companies'), 'property_') %}
 {%- endif %}
 
 with
@@ -25,6 +31,9 @@ companies as (
         {{ fivetran_text(columns, ['property_createdate', 'property_hs_createdate']) }}
             as created_at,
         {{ fivetran_text(columns, ['property_hs_lastmodifieddate']) }} as updated_at,
+        {%- for alias, name in extras %}
+            {{ fivetran_text(columns, [name]) }} as {{ alias }},
+        {%- endfor %}
         {{ fivetran_synced_at(columns) }} as _loaded_at
     from {{ company }}
     where {{ fivetran_is_live(columns) }}
@@ -44,6 +53,11 @@ final as (
         country,
         created_at,
         updated_at,
+
+        -- the portal's other properties, as extra columns
+        {%- for alias, _ in extras %}
+            {{ alias }},
+        {%- endfor %}
 
         -- lineage: the Fivetran table stands in for the landing file
         cast(1 as bigint) as _file_id,

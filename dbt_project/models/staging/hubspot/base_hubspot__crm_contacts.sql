@@ -6,8 +6,17 @@
 -- contacts HubSpot merged into another are left out (their ids resolve to the survivor, see
 -- base_hubspot__contact_ids). A contact is unsubscribed when HubSpot says it opted out of
 -- email or an email event unsubscribed it (STATUS_CHANGE to unsubscribed, spam report).
+-- Every other `property_*` column (the portal's custom properties among them) is passed on as
+-- an extra column named without the prefix, so fit rules can name it (`contact.<property>`).
 {%- set contact = source('hubspot', 'contact') -%}
 {%- set columns = fivetran_columns(contact) %}
+{%- set extras = fivetran_extra_columns(columns, [
+    'id', 'property_email', 'property_firstname', 'property_lastname', 'property_jobtitle',
+    'property_associatedcompanyid', 'property_country', 'property_hs_analytics_source',
+    'property_lifecyclestage', 'property_hs_email_optout', 'property_createdate',
+    'property_created_at', 'property_hs_createdate', 'property_lastmodifieddate',
+    'property_hs_lastmodifieddate',
+] + raw_contract_columns('crm_contacts'), 'property_') %}
 
 with
 
@@ -29,6 +38,9 @@ contacts as (
         {{ fivetran_text(
             columns, ['property_lastmodifieddate', 'property_hs_lastmodifieddate']
         ) }} as updated_at,
+        {%- for alias, name in extras %}
+            {{ fivetran_text(columns, [name]) }} as {{ alias }},
+        {%- endfor %}
         {{ fivetran_synced_at(columns) }} as _loaded_at
     from {{ contact }}
     where {{ fivetran_is_live(columns) }}
@@ -71,6 +83,11 @@ final as (
         end as unsubscribed,
         contacts.created_at,
         contacts.updated_at,
+
+        -- the portal's other properties, as extra columns
+        {%- for alias, _ in extras %}
+            contacts.{{ alias }},
+        {%- endfor %}
 
         -- lineage: the Fivetran table stands in for the landing file
         cast(1 as bigint) as _file_id,

@@ -5,8 +5,11 @@
 -- Salesforce companies in the shape of the raw contract's crm_companies: live accounts, and
 -- the company each unconverted lead names (Salesforce keeps company, industry, size and
 -- revenue on the lead; its id here is `lead:<lead id>`), so leads score on firmographics too.
--- Accounts without a created date take the time Fivetran first synced them.
+-- Accounts without a created date take the time Fivetran first synced them. Every other column
+-- of account (the org's custom fields among them) is passed on as an extra column
+-- (`company.<field>`), empty on the leads' companies.
 {%- set parts = [] %}
+{%- set extras = [] %}
 
 with
 
@@ -14,6 +17,11 @@ with
 {%- set account = source('salesforce', 'account') -%}
 {%- set account_columns = fivetran_columns(account) -%}
 {%- do parts.append('accounts') %}
+{%- do extras.extend(fivetran_extra_columns(account_columns, [
+    'id', 'name', 'website', 'industry', 'number_of_employees', 'annual_revenue',
+    'billing_country_code', 'billing_country', 'created_date', 'last_modified_date',
+    'system_modstamp', 'is_deleted',
+] + raw_contract_columns('crm_companies'))) %}
 
 accounts as (
     select
@@ -28,6 +36,9 @@ accounts as (
         {{ fivetran_text(account_columns, ['created_date', '_fivetran_synced']) }} as created_at,
         {{ fivetran_text(account_columns, ['last_modified_date', 'system_modstamp']) }}
             as updated_at,
+        {%- for alias, name in extras %}
+            {{ fivetran_text(account_columns, [name]) }} as {{ alias }},
+        {%- endfor %}
         cast(1 as bigint) as _file_id,
         '{{ account.schema }}.{{ account.identifier }}' as _source_file,
         {{ fivetran_synced_at(account_columns) }} as _loaded_at
@@ -53,6 +64,9 @@ lead_companies as (
         {{ fivetran_text(lead_columns, ['created_date'], 'lead') }} as created_at,
         {{ fivetran_text(lead_columns, ['last_modified_date', 'system_modstamp'], 'lead') }}
             as updated_at,
+        {%- for alias, _ in extras %}
+            cast(null as {{ text_type() }}) as {{ alias }},
+        {%- endfor %}
         cast(2 as bigint) as _file_id,
         '{{ lead.schema }}.{{ lead.identifier }}' as _source_file,
         {{ fivetran_synced_at(lead_columns, 'lead') }} as _loaded_at
@@ -102,6 +116,11 @@ final as (
         country,
         created_at,
         updated_at,
+
+        -- the org's other account fields, as extra columns
+        {%- for alias, _ in extras %}
+            {{ alias }},
+        {%- endfor %}
 
         -- lineage: the Fivetran table stands in for the landing file
         _file_id,

@@ -8,8 +8,25 @@
 -- lead's own row in base_salesforce__crm_companies (`lead:<lead id>`). Leads are at lifecycle
 -- stage `lead`; contacts, whom sales converted or added, at `salesqualifiedlead`.
 -- HasOptedOutOfEmail is the unsubscribed flag.
+-- Every other column of contact and lead (the org's custom fields among them) is passed on as
+-- an extra column, so fit rules can name it (`contact.<field>`); a column only one of the two
+-- objects has is empty on the other's rows.
 {%- set contact = source('salesforce', 'contact') -%}
 {%- set contact_columns = fivetran_columns(contact) %}
+{%- set lead_columns = {} %}
+{%- if var('salesforce_lead_enabled', true) %}
+{%- set lead = source('salesforce', 'lead') -%}
+{%- set lead_columns = fivetran_columns(lead) %}
+{%- endif %}
+{%- set both = {} %}
+{%- do both.update(contact_columns) %}
+{%- do both.update(lead_columns) %}
+{%- set extras = fivetran_extra_columns(both, [
+    'id', 'email', 'first_name', 'last_name', 'title', 'account_id', 'mailing_country_code',
+    'mailing_country', 'lead_source', 'has_opted_out_of_email', 'created_date',
+    'last_modified_date', 'system_modstamp', 'is_deleted', 'company', 'country_code',
+    'country', 'converted_contact_id', 'is_converted', 'master_record_id',
+] + raw_contract_columns('crm_contacts')) %}
 
 with
 
@@ -29,6 +46,9 @@ contacts as (
         {{ fivetran_text(contact_columns, ['created_date']) }} as created_at,
         {{ fivetran_text(contact_columns, ['last_modified_date', 'system_modstamp']) }}
             as updated_at,
+        {%- for alias, name in extras %}
+            {{ fivetran_text(contact_columns, [name]) }} as {{ alias }},
+        {%- endfor %}
         cast(1 as bigint) as _file_id,
         '{{ contact.schema }}.{{ contact.identifier }}' as _source_file,
         {{ fivetran_synced_at(contact_columns) }} as _loaded_at
@@ -36,9 +56,7 @@ contacts as (
     where {{ fivetran_is_live(contact_columns) }}
 )
 
-{%- if var('salesforce_lead_enabled', true) %}
-{%- set lead = source('salesforce', 'lead') -%}
-{%- set lead_columns = fivetran_columns(lead) %},
+{%- if var('salesforce_lead_enabled', true) %},
 
 leads as (
     select
@@ -58,6 +76,9 @@ leads as (
         {{ fivetran_text(lead_columns, ['created_date'], 'lead') }} as created_at,
         {{ fivetran_text(lead_columns, ['last_modified_date', 'system_modstamp'], 'lead') }}
             as updated_at,
+        {%- for alias, name in extras %}
+            {{ fivetran_text(lead_columns, [name], 'lead') }} as {{ alias }},
+        {%- endfor %}
         cast(2 as bigint) as _file_id,
         '{{ lead.schema }}.{{ lead.identifier }}' as _source_file,
         {{ fivetran_synced_at(lead_columns, 'lead') }} as _loaded_at
@@ -92,6 +113,11 @@ final as (
         unsubscribed,
         created_at,
         updated_at,
+
+        -- the org's other fields, as extra columns
+        {%- for alias, _ in extras %}
+            {{ alias }},
+        {%- endfor %}
 
         -- lineage: the Fivetran table stands in for the landing file
         _file_id,
