@@ -33,6 +33,7 @@ from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, ProjectCopy, settings_for
+from tests.rule_kinds import NEW_BEHAVIOUR_RULES, NEW_FIT_RULES, add_rules
 
 SELECT = ["-s", "+dim_leads", "quarantine_marketing__events"]
 TOLERANCE = 1e-9
@@ -64,52 +65,6 @@ SCORES = (
     "select contact_id, fit_score, behavior_score, lead_score, lead_stage from marts.dim_leads",
     1,
 )
-NEW_FIT_RULES = [
-    # an AND group: both rows are conditions of one rule
-    {"rule_id": "fit_senior_at_200", "attribute": "seniority", "operator": "in",
-     "value": "c_level|vp|director", "points": "7"},
-    {"rule_id": "fit_senior_at_200", "attribute": "employee_count", "operator": "gte",
-     "value": "200", "points": "7"},
-    {"rule_id": "fit_no_occupation", "attribute": "occupation", "operator": "is_missing",
-     "points": "-3"},
-    {"rule_id": "fit_occupation_not_student", "attribute": "contact.Occupation",
-     "operator": "not_equals", "value": "Student", "missing_matches": "true", "points": "2"},
-    {"rule_id": "fit_recent_lead", "attribute": "created_at", "attribute_type": "date",
-     "operator": "lte", "value": "60", "points": "2"},
-    {"rule_id": "fit_not_student", "attribute": "seniority", "operator": "not_equals",
-     "value": "entry", "missing_matches": "true", "points": "1"},
-]  # fmt: skip
-NEW_BEHAVIOUR_RULES = [
-    {"rule_id": "beh_time_on_site", "rule_type": "value", "event_type": "page_view",
-     "value_attribute": "duration_seconds", "aggregate": "sum", "per_unit": "60",
-     "points": "1", "half_life_days": "14", "max_points": "20"},
-    {"rule_id": "beh_long_week", "rule_type": "value", "event_type": "page_view",
-     "value_attribute": "duration_seconds", "threshold": "600", "window_days": "7",
-     "points": "5"},
-    {"rule_id": "beh_longest_visit", "rule_type": "value", "event_type": "page_view",
-     "value_attribute": "duration_seconds", "aggregate": "max", "per_unit": "100",
-     "points": "1", "half_life_days": "30", "max_points": "9"},
-    {"rule_id": "beh_google", "rule_type": "event", "event_type": "page_view",
-     "filter_attribute": "utm_source", "filter_operator": "equals", "filter_value": "google",
-     "points": "2", "half_life_days": "30", "max_points": "10"},
-    {"rule_id": "beh_bofu_any", "rule_type": "event", "filter_attribute": "funnel_stage",
-     "filter_operator": "equals", "filter_value": "bofu", "points": "3",
-     "half_life_days": "30", "max_points": "12"},
-    {"rule_id": "beh_last_demo", "rule_type": "last_activity", "event_type": "demo_request",
-     "points": "6", "half_life_days": "20"},
-    {"rule_id": "beh_last_click_recent", "rule_type": "last_activity",
-     "event_type": "email_click", "window_days": "14", "points": "4"},
-]  # fmt: skip
-
-
-def add_rules(project: ProjectCopy) -> None:
-    """Append NEW_FIT_RULES and NEW_BEHAVIOUR_RULES to the project copy's seeds."""
-
-    def added(rules: list[dict]):
-        return lambda rows: rows + [{"customer_scope": "all", **rule} for rule in rules]
-
-    project.edit_seed("scoring_fit_rules", added(NEW_FIT_RULES))
-    project.edit_seed("scoring_behavior_rules", added(NEW_BEHAVIOUR_RULES))
 
 
 def write_batches(generated: Path, landing: Path) -> list[date]:
@@ -266,7 +221,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectCopy, 
         shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
     settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root / "data"))
     project = ProjectCopy(root, settings.duckdb_path)
-    add_rules(project)
+    add_rules(project.seeds)
 
     facts: dict = {"classified": [], "unknown_held_back": 0}
     for batch in range(1, BATCHES + 1):

@@ -1,6 +1,8 @@
 """The whole dbt DAG on Apache Spark (dbt-spark, local session) against DuckDB, from the same
 generated landing files: every model has the same rows, and the lead-level marts agree lead
-by lead (identical stages, grades, segments and routes; scores equal to 1e-6).
+by lead (identical stages, grades, segments and routes; scores equal to 1e-6). Both builds
+score with the shipped rules plus a rule of every other kind the seeds can state
+(tests/rule_kinds.py), on landing files with the extra columns those read.
 
 Needs the `spark` extra (`pip install -e ".[dev,spark]"`) and Java 17; CI installs both.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -19,9 +22,10 @@ import pytest
 
 from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import generate_demo_data
-from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
+from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
+from tests.rule_kinds import NEW_BEHAVIOUR_RULES, NEW_FIT_RULES, add_extra_columns, add_rules
 
 AS_OF = date(2026, 6, 30)
 # The marts round scores to 6 decimals, so float noise in the engines' sums (which add in
@@ -81,7 +85,7 @@ LEAD_MARTS = {
 }
 
 
-def dbt_build(settings: Settings, target: str) -> subprocess.CompletedProcess:
+def dbt_build(settings: Settings, target: str, project: Path) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         **settings.dbt_env(),
@@ -93,7 +97,7 @@ def dbt_build(settings: Settings, target: str) -> subprocess.CompletedProcess:
     target_path = settings.data_dir / "dbt_target"
     return subprocess.run(
         ["dbt", "build", "--target", target, "--profiles-dir", ".", "--target-path", target_path],
-        cwd=DBT_PROJECT_DIR,
+        cwd=project / "dbt_project",
         env=env,
         capture_output=True,
         text=True,
@@ -116,6 +120,12 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     root = tmp_path_factory.mktemp("spark_vs_duckdb")
     landing = root / "landing"
     generate_demo_data(landing, contacts=600, events=12_000, seed=5, as_of=AS_OF, progress=False)
+    add_extra_columns(landing)
+    project = root / "project"
+    ignore = shutil.ignore_patterns("target", "target-spark", "logs")
+    for folder in ("dbt_project", "seeds", "macros"):
+        shutil.copytree(PROJECT_ROOT / folder, project / folder, ignore=ignore)
+    add_rules(project / "seeds")
     built: dict[str, Settings] = {}
     for target in ("duckdb", "spark"):
         settings = settings_for(
@@ -127,7 +137,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
         with connect(settings) as conn:
             report = ingest_landing(conn, landing, settings.raw_schema, log=lambda message: None)
         assert not report.failed
-        completed = dbt_build(settings, target)
+        completed = dbt_build(settings, target, project)
         assert completed.returncode == 0, completed.stdout[-6000:]
         assert "ERROR=0" in completed.stdout and "SKIP=0" in completed.stdout
         built[target] = settings
@@ -192,6 +202,10 @@ def test_lead_level_marts_agree_lead_by_lead(tables, mart):
         assert len({row["lead_stage"] for row in duckdb_rows.values()}) >= 3
     if "segment" in same:
         assert len({row["segment"] for row in duckdb_rows.values()}) >= 4
+    if mart == "fct_lead_score_components":  # every kind of rule scored some leads
+        rules = {rule for _, rule in duckdb_rows}
+        added = {rule["rule_id"] for rule in NEW_FIT_RULES + NEW_BEHAVIOUR_RULES}
+        assert added <= rules, sorted(added - rules)
 
 
 def test_files_sync_on_spark_sends_every_lead_once_then_only_changes(builds, tmp_path):
@@ -210,7 +224,7 @@ def test_files_sync_on_spark_sends_every_lead_once_then_only_changes(builds, tmp
     def sync() -> str:
         completed = subprocess.run(
             [sys.executable, "-m", "orchestration.cli", "sync", "--destination", "files"],
-            cwd=DBT_PROJECT_DIR.parent,
+            cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
             text=True,
