@@ -43,24 +43,41 @@ def copy_project(root: Path) -> Path:
     return root
 
 
-def edit_seeds(seeds: Path) -> None:
-    """The analyst's edits: the rules for the export's columns added, the free-mail penalty
-    dropped (a consumer business: most leads write from a free-mail address), a base score
-    of 30 so negative rules still rank leads instead of all sitting at 0."""
-    fit_rules = seeds / "scoring_fit_rules.csv"
-    with fit_rules.open(newline="") as handle:
+def append_rows(seed: Path, added: Path, keep=lambda row: True) -> None:
+    """seed's rows that `keep` keeps, then the rows of the CSV `added`."""
+    with seed.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        fields, rows = reader.fieldnames, [r for r in reader if r["rule_id"] != "fit_freemail"]
-    with (SETUP / "scoring_fit_rules.add.csv").open(newline="") as handle:
+        fields, rows = reader.fieldnames, [row for row in reader if keep(row)]
+    with added.open(newline="") as handle:
         rows += list(csv.DictReader(handle))
-    with fit_rules.open("w", newline="") as handle:
+    with seed.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def edit_seeds(seeds: Path) -> None:
+    """The analyst's edits: rules for the export's columns (fit rules on its answers, one on
+    the visit count counted as behaviour, behaviour rules on the events the mapping writes)
+    and the two event types those are; the free-mail penalty dropped (a consumer business:
+    most leads write from a free-mail address); a base score of 30 so negative rules still
+    rank leads instead of all sitting at 0."""
+    append_rows(
+        seeds / "scoring_fit_rules.csv",
+        SETUP / "scoring_fit_rules.add.csv",
+        keep=lambda row: row["rule_id"] != "fit_freemail",
+    )
+    append_rows(seeds / "scoring_behavior_rules.csv", SETUP / "scoring_behavior_rules.add.csv")
+    append_rows(seeds / "event_types.csv", SETUP / "event_types.add.csv")
     weights = seeds / "scoring_weights.csv"
     text = weights.read_text()
     assert "\nbase,,,,0," in text
     weights.write_text(text.replace("\nbase,,,,0,", "\nbase,,,,30,"))
+
+
+def query(settings, sql: str) -> list[tuple]:
+    with connect(settings, read_only=True) as conn:
+        return conn.fetchall(sql)
 
 
 def leadscore(root: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -82,6 +99,8 @@ def expected_rule_members(export: pd.DataFrame) -> dict[str, set[str]]:
     first_contact = pd.to_datetime(export["First Contact Date"], format="%m/%d/%Y")
     age_days = (pd.Timestamp(SNAPSHOT_DATE) - first_contact).dt.days
     professional = text["Current Occupation"] == "Working Professional"
+    # The events exist only where the last activity date is given.
+    dated = text["Last Activity Date"] != ""
     masks = {
         "acme_professional": professional,
         "acme_no_occupation": text["Current Occupation"] == "",
@@ -92,32 +111,32 @@ def expected_rule_members(export: pd.DataFrame) -> dict[str, set[str]]:
         "acme_no_specialization": text["Specialization"].isin(["", "Select"]),
         "acme_new_lead": age_days <= 20,
         "acme_professional_engaged": professional & (time_on_site >= 300),
-        "acme_long_visits": time_on_site >= 900,
-        "acme_some_visits": time_on_site.between(300, 899),
         "acme_frequent_visitor": export["Total Visits"] >= 5,
-        "acme_last_sms": text["Last Activity"] == "SMS Sent",
-        "acme_last_call": text["Last Activity"] == "Had a Phone Conversation",
-        "acme_last_bad": text["Last Activity"].isin(
-            ["Email Bounced", "Unsubscribed", "Olark Chat Conversation"]
-        ),
+        "acme_time_on_site": dated & (time_on_site > 0),
+        "acme_long_visits": dated & (time_on_site >= 900),
+        "acme_last_sms": dated & (text["Last Activity"] == "SMS Sent"),
+        "acme_last_call": dated & (text["Last Activity"] == "Had a Phone Conversation"),
+        "acme_last_bad": dated
+        & text["Last Activity"].isin(["Email Bounced", "Unsubscribed", "Olark Chat Conversation"]),
     }
     return {rule: set(export.loc[mask, ID_COLUMN]) for rule, mask in masks.items()}
 
 
-def scored(settings) -> tuple[dict[str, tuple], dict[str, set[str]]]:
-    """dim_leads (scores, stage, reasons) and the leads each rule scored."""
+def scored(settings) -> tuple[dict[str, tuple], dict[str, dict[str, float]]]:
+    """dim_leads (scores, stage, reasons) and each rule's points per lead it scored."""
     with connect(settings, read_only=True) as conn:
         leads = conn.fetchall(
             "select contact_id, fit_score, behavior_score, lead_score, lead_stage, "
             "score_reasons, as_of_date from marts.dim_leads"
         )
         components = conn.fetchall(
-            "select rule_id, contact_id from marts.fct_lead_score_components where points <> 0"
+            "select rule_id, contact_id, points from marts.fct_lead_score_components "
+            "where points <> 0"
         )
-    members: dict[str, set[str]] = {}
-    for rule, contact in components:
-        members.setdefault(rule, set()).add(contact)
-    return {row[0]: tuple(row[1:]) for row in leads}, members
+    points: dict[str, dict[str, float]] = {}
+    for rule, contact, value in components:
+        points.setdefault(rule, {})[contact] = value
+    return {row[0]: tuple(row[1:]) for row in leads}, points
 
 
 @pytest.fixture(scope="module")
@@ -145,26 +164,50 @@ def duckdb_scores(onboarded, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("acme_duckdb")
     completed = run_export(root, csv_path, data_dir, LEADSCORE_TARGET="duckdb")
     assert completed.returncode == 0, completed.stderr[-3000:]
-    return completed, scored(
-        settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(data_dir))
-    )
+    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(data_dir))
+    return completed, scored(settings), data_dir
 
 
 def test_the_export_is_scored_with_only_a_mapping_and_seed_edits(onboarded, duckdb_scores):
     _, _, export = onboarded
-    completed, (leads, members) = duckdb_scores
+    completed, (leads, members), data_dir = duckdb_scores
     assert f"Leads by stage, scored as of {AS_OF}" in completed.stdout
-    assert "crm_contacts      6,000   6,000            0       0" in completed.stdout
+    # Every contact staged, every converted lead a won deal: nothing quarantined.
+    rows = {
+        parts[0]: [int(n.replace(",", "")) for n in parts[1:]]
+        for parts in map(str.split, completed.stdout.splitlines())
+        if len(parts) == 5 and all(n.replace(",", "").isdigit() for n in parts[1:])
+    }
+    converted = int(export[OUTCOME_COLUMN].sum())
+    assert rows["crm_contacts"] == [len(export), len(export), 0, 0]  # raw, staged, quar., merged
+    assert rows["crm_deals"] == [converted, converted, 0, 0]
 
     # Every lead of the file is scored, as of the export's date.
     assert set(leads) == set(export[ID_COLUMN])
     assert {row[5] for row in leads.values()} == {SNAPSHOT_DATE}
 
     # Each rule scored exactly the leads its conditions name in the CSV: text, placeholders
-    # read as missing, Yes/No, numbers, M/D/YYYY dates and an AND group.
+    # read as missing, Yes/No, numbers, M/D/YYYY dates, an AND group, and the behaviour rules
+    # on the events the mapping wrote (a value rule, last-activity rules with a filter on an
+    # extra column of the events).
     for rule, expected in expected_rule_members(export).items():
         assert expected, rule
-        assert members.get(rule, set()) == expected, rule
+        assert set(members.get(rule, {})) == expected, rule
+    # The value rule's points: a point a minute on the site, at most 15.
+    minutes = export.set_index(ID_COLUMN)["Total Time Spent on Website"] / 60
+    for contact, value in members["acme_time_on_site"].items():
+        assert math.isclose(value, min(15.0, minutes[contact]), abs_tol=1e-9), contact
+    # Events without a date were kept in quarantine with the reason, not dropped.
+    [(waiting,)] = query(
+        settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(data_dir)),
+        "select count(*) from quarantine.quarantine_marketing__events "
+        "where quarantine_reason = 'invalid_timestamp'",
+    )
+    undated = export["Last Activity Date"].isna()
+    assert waiting == (
+        (undated & (export["Total Time Spent on Website"] > 0)).sum()
+        + (undated & export["Last Activity"].notna()).sum()
+    )
 
     # The scores rank the outcome: independently computed ROC AUC, and conversion rising
     # with the stage.
@@ -193,8 +236,12 @@ def test_postgres_scores_the_export_the_same(onboarded, duckdb_scores, postgres_
     completed = run_export(root, csv_path, tmp_path, **env)
     assert completed.returncode == 0, completed.stderr[-3000:]
     postgres_leads, postgres_members = scored(settings_for(LEADSCORE_DATA_DIR=str(tmp_path), **env))
-    _, (duckdb_leads, duckdb_members) = duckdb_scores
-    assert postgres_members == duckdb_members
+    _, (duckdb_leads, duckdb_members), _ = duckdb_scores
+    assert postgres_members.keys() == duckdb_members.keys()
+    for rule, duckdb_points in duckdb_members.items():
+        assert postgres_members[rule].keys() == duckdb_points.keys(), rule
+        for contact, value in duckdb_points.items():
+            assert math.isclose(postgres_members[rule][contact], value, abs_tol=1e-6), rule
     assert postgres_leads.keys() == duckdb_leads.keys()
     for contact, (fit, behavior, lead, *labels) in duckdb_leads.items():
         other = postgres_leads[contact]
