@@ -8,6 +8,9 @@ leadscore sync       sync the marts to one or all destinations (diff-based; --dr
                      --full-resync)
 leadscore backtest   score a past date with alternative rules and the current ones in a
                      scratch warehouse and compare them (production is not touched)
+leadscore suggest-rules
+                     learn rule points from outcomes, write them as seed CSVs and backtest
+                     them against the current rules
 leadscore inspect    profile a CRM export (CSV / Parquet) and draft its mapping.yml
                      (docs/onboarding.md)
 """
@@ -412,6 +415,28 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suggest_rules(args: argparse.Namespace) -> int:
+    from orchestration.backtest.engine import BacktestError
+    from orchestration.learning.runner import suggest_rules
+    from orchestration.learning.suggest import RuleLearningError
+
+    try:
+        run = suggest_rules(
+            load_settings(),
+            as_of=args.as_of,
+            window_days=args.window_days,
+            out_dir=args.out,
+            backtest=not args.no_backtest,
+            baseline_dir=args.baseline,
+            log=lambda message: print(message, flush=True),
+        )
+    except (RuleLearningError, BacktestError) as error:
+        print(f"suggest-rules FAILED: {error}", file=sys.stderr)
+        return 1
+    print("\n" + run.summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -470,6 +495,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="profile the first N rows (default 100,000; 0: every row)",
     )
+    suggest = commands.add_parser(
+        "suggest-rules",
+        help="learn rule points from outcomes; write a candidate rules folder and backtest it",
+    )
+    suggest.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="the date the leads are learned as of (YYYY-MM-DD; default: today minus the "
+        "window). For a one-off export: the day before its outcomes were recorded",
+    )
+    suggest.add_argument(
+        "--window-days",
+        type=int,
+        default=None,
+        help="a deal won this many days after the date is a conversion (default 90)",
+    )
+    suggest.add_argument(
+        "--out", type=Path, default=None, help="default: <data dir>/suggested_rules/<time>"
+    )
+    suggest.add_argument(
+        "--baseline", type=Path, default=None, help="rules to compare with (default: seeds/)"
+    )
+    suggest.add_argument(
+        "--no-backtest", action="store_true", help="write the folder only, do not backtest it"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -478,6 +529,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _sync(args)
     if args.command == "backtest":
         return _backtest(args)
+    if args.command == "suggest-rules":
+        return _suggest_rules(args)
     if args.command == "inspect":
         return _inspect(args)
     if args.command == "generate":

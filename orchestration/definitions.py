@@ -11,7 +11,12 @@ from orchestration.defs.automation.jobs import (
 )
 from orchestration.defs.automation.schedules import daily_scoring_refresh, hourly_events_refresh
 from orchestration.defs.automation.sensors import landing_files_sensor, notify_on_run_failure
-from orchestration.defs.backtest.assets import backtest_job, rules_backtest
+from orchestration.defs.backtest.assets import (
+    backtest_job,
+    rules_backtest,
+    suggest_job,
+    suggested_rules,
+)
 from orchestration.defs.dbt.assets import leadscore_dbt_models
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.ingest.assets import ingest_landing_files
@@ -31,9 +36,10 @@ defs = dg.Definitions(
         *SYNC_ASSETS,
         lead_conversion_model,
         rules_backtest,
+        suggested_rules,
     ],
     asset_checks=QUALITY_CHECKS,
-    jobs=[refresh_warehouse, refresh_new_events, backtest_job],
+    jobs=[refresh_warehouse, refresh_new_events, backtest_job, suggest_job],
     schedules=[daily_scoring_refresh, hourly_events_refresh],
     sensors=[landing_files_sensor, notify_on_run_failure],
     resources={"dbt": DbtCliResource(project_dir=dbt_project)},

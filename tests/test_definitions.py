@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
-from orchestration.defs.backtest.assets import BACKTEST_GROUP, BACKTEST_JOB_NAME
+from orchestration.defs.backtest.assets import BACKTEST_GROUP, BACKTEST_JOB_NAME, SUGGEST_JOB_NAME
 from orchestration.defs.ingest.contract import RAW_CONTRACT
 from orchestration.lib.asset_keys import raw_table_key
 from orchestration.sync.runner import DESTINATIONS
@@ -21,20 +21,27 @@ def test_definitions_load_and_the_refresh_job_covers_every_asset_but_the_backtes
     job = defs.resolve_job_def(REFRESH_JOB_NAME)
     graph = asset_graph()
     backtest = {node.key for node in graph.asset_nodes if node.group_name == BACKTEST_GROUP}
-    assert backtest == {dg.AssetKey(["backtest", "rules_backtest"])}
+    assert backtest == {
+        dg.AssetKey(["backtest", "rules_backtest"]),
+        dg.AssetKey(["backtest", "suggested_rules"]),
+    }
     assert set(job.asset_layer.asset_graph.get_all_asset_keys()) >= (
         set(graph.materializable_asset_keys) - backtest
     )
 
 
 def test_the_backtest_runs_only_in_its_own_job():
-    """A scheduled refresh must never run a backtest (it needs config and scores the past)."""
+    """A scheduled refresh must never run a backtest or learn rules (they need config and
+    score the past); each runs in its own job."""
     backtest = dg.AssetKey(["backtest", "rules_backtest"])
+    suggest = dg.AssetKey(["backtest", "suggested_rules"])
     for job_name in (REFRESH_JOB_NAME, "refresh_new_events"):
         keys = defs.resolve_job_def(job_name).asset_layer.asset_graph.get_all_asset_keys()
-        assert backtest not in set(keys), job_name
+        assert not {backtest, suggest} & set(keys), job_name
     own = defs.resolve_job_def(BACKTEST_JOB_NAME).asset_layer.asset_graph.get_all_asset_keys()
     assert set(own) == {backtest}
+    own = defs.resolve_job_def(SUGGEST_JOB_NAME).asset_layer.asset_graph.get_all_asset_keys()
+    assert set(own) == {suggest}
 
 
 def test_raw_tables_are_ingest_assets_and_dbt_staging_depends_on_them():

@@ -15,15 +15,19 @@ table, reason, count and likely cause, and send nothing.
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from orchestration.lib.settings import PROJECT_ROOT
@@ -309,3 +313,88 @@ def test_mdy_dates_without_a_mapping_stop_the_run_and_nothing_is_sent(tmp_path):
         )[0][0]
         if ledgers:
             assert conn.fetchall("select count(*) from sync.sync_ledger")[0][0] == 0
+
+
+def leak_free_features(export: pd.DataFrame) -> pd.DataFrame:
+    """The export's columns a careful analyst would model with: categorical answers one-hot
+    (placeholders and blanks as missing), Yes/No flags, log numbers with missing indicators;
+    not the ids, dates, email, the outcome or the column sales fills after the fact."""
+    categorical = [
+        "Lead Origin", "Lead Source", "Last Activity", "Country", "Specialization",
+        "How Did You Hear About Us", "Current Occupation", "Lead Profile", "City",
+    ]  # fmt: skip
+    flags = [
+        "Do Not Email", "Do Not Call", "Search Ad", "Newsletter", "Through Recommendations",
+        "Free Copy Of Guide",
+    ]  # fmt: skip
+    numbers = ["Total Visits", "Total Time Spent on Website", "Page Views Per Visit"]
+    answers = export[categorical].replace("Select", np.nan)
+    features = pd.get_dummies(answers, dummy_na=True).astype(float)
+    for flag in flags:
+        features[flag] = (export[flag] == "Yes").astype(float)
+    for number in numbers:
+        values = pd.to_numeric(export[number], errors="coerce")
+        features[number] = np.log1p(values.fillna(0).clip(lower=0))
+        features[f"{number} missing"] = values.isna().astype(float)
+    return features
+
+
+def test_suggested_rules_learn_the_export_and_beat_the_shipped_rules(
+    onboarded, duckdb_scores, tmp_path
+):
+    """`leadscore suggest-rules` on the scored export, as the analyst would run it: the
+    leads open the day before the export, converted when won on the export day; the column
+    sales fills after the fact left out in the settings seed. Its rules, scored by the real
+    backtest, rank the held-out leads as well as a plain logistic regression on the same
+    columns (within 0.02) and far better than the shipped rules."""
+    root, _, export = onboarded
+    _, _, data_dir = duckdb_scores
+    learning = root / "seeds" / "scoring" / "rule_learning_settings.csv"
+    text = learning.read_text()
+    assert "\nexcluded_attributes,," in text
+    learning.write_text(
+        text.replace("\nexcluded_attributes,,", "\nexcluded_attributes,Lead Quality,")
+    )
+    # The shipped rules to compare with (the analyst's event types stay: the export's events
+    # use two of their own).
+    shipped = tmp_path / "shipped_rules"
+    shipped.mkdir()
+    for name in ("scoring_fit_rules", "scoring_behavior_rules", "scoring_weights"):
+        shutil.copy(PROJECT_ROOT / "seeds" / f"{name}.csv", shipped)
+    out = tmp_path / "suggested"
+    completed = leadscore(
+        root,
+        {"LEADSCORE_DATA_DIR": str(data_dir), "LEADSCORE_TARGET": "duckdb"},
+        "suggest-rules",
+        "--as-of",
+        (SNAPSHOT_DATE - timedelta(days=1)).isoformat(),
+        "--window-days",
+        "1",
+        "--out",
+        str(out),
+        "--baseline",
+        str(shipped),
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "held-out ROC AUC" in completed.stdout
+    assert "contact.converted" in completed.stdout  # the outcome column itself is left out
+    with (out / "scoring_fit_rules.csv").open() as handle:
+        rules = list(csv.DictReader(handle))
+    assert rules and not any("lead_quality" in rule["attribute"] for rule in rules)
+
+    scores = pd.read_parquet(out / "backtest" / "scores.parquet")
+    frame = export.merge(scores, left_on=ID_COLUMN, right_on="contact_id")
+    assert len(frame) > 0.95 * len(export)
+    holdout = (
+        frame[ID_COLUMN]
+        .map(lambda lead: int(hashlib.md5(lead.encode()).hexdigest()[:8], 16) % 10_000 < 3_000)
+        .to_numpy(bool)
+    )
+    outcome = frame[OUTCOME_COLUMN].to_numpy(int)
+    features = leak_free_features(frame).to_numpy()
+    reference = LogisticRegression(max_iter=5000).fit(features[~holdout], outcome[~holdout])
+    reference_auc = roc_auc_score(outcome[holdout], reference.decision_function(features[holdout]))
+    suggested_auc = roc_auc_score(outcome[holdout], frame["suggested_score"][holdout])
+    shipped_auc = roc_auc_score(outcome[holdout], frame["current_score"][holdout])
+    assert suggested_auc >= reference_auc - 0.02, (suggested_auc, reference_auc)
+    assert suggested_auc > shipped_auc + 0.2, (suggested_auc, shipped_auc)

@@ -7,11 +7,13 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.backtest.engine import run_backtest, write_report
+from orchestration.learning.runner import suggest_rules
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, layer_key
 from orchestration.lib.settings import load_settings
 
 BACKTEST_GROUP = "backtest"
 BACKTEST_JOB_NAME = "backtest_rules"
+SUGGEST_JOB_NAME = "suggest_rules"
 
 
 class BacktestConfig(dg.Config):
@@ -90,9 +92,73 @@ def _markdown(rows) -> str:
     return "\n".join(lines)
 
 
+class SuggestConfig(dg.Config):
+    """`as_of_date`: the evaluation date the leads are learned from (YYYY-MM-DD; default
+    today minus the window); `window_days`: days after it a won deal counts as a conversion
+    (default 90); `backtest`: also score the date with the suggestion and the current rules."""
+
+    as_of_date: str | None = None
+    window_days: int | None = None
+    backtest: bool = True
+
+    def as_of(self) -> date | None:
+        if not self.as_of_date:
+            return None
+        return BacktestConfig(rules_dir="", as_of_date=self.as_of_date).as_of()
+
+
+@dg.asset(
+    key=layer_key(BACKTEST_GROUP, "suggested_rules"),
+    group_name=BACKTEST_GROUP,
+    pool=WAREHOUSE_POOL,
+    owners=DEFAULT_OWNERS,
+    kinds={"scikitlearn", "csv"},
+    description="Learns rule points from outcomes: the conditions seed rules can state, "
+    "fitted on the leads open on an evaluation date against the deals they won after it "
+    "(a held-out share judges it), written as a folder of seed CSVs under <data dir>/"
+    "suggested_rules with where each point came from, then backtested against the current "
+    "rules. Nothing reaches the seeds until an analyst copies the CSVs.",
+)
+def suggested_rules(context: dg.AssetExecutionContext, config: SuggestConfig):
+    run = suggest_rules(
+        load_settings(),
+        as_of=config.as_of(),
+        window_days=config.window_days,
+        backtest=config.backtest,
+        log=context.log.info,
+    )
+    context.log.info(run.summary())
+    metrics = run.suggestion.metrics
+    return dg.MaterializeResult(
+        metadata={
+            "rules_dir": dg.MetadataValue.path(str(run.out_dir)),
+            "evaluation_date": str(run.suggestion.evaluation_date),
+            "rules": dg.MetadataValue.int(len(run.suggestion.rules)),
+            "base_points": dg.MetadataValue.int(run.suggestion.base_points),
+            **{
+                name: dg.MetadataValue.float(float(metrics[name]))
+                if metrics.get(name) is not None
+                else dg.MetadataValue.null()
+                for name in (
+                    "holdout_auc_suggested",
+                    "holdout_auc_current",
+                    "holdout_auc_logistic_regression",
+                )
+            },
+        }
+    )
+
+
 backtest_job = dg.define_asset_job(
     BACKTEST_JOB_NAME,
-    selection=dg.AssetSelection.groups(BACKTEST_GROUP),
+    selection=dg.AssetSelection.assets(rules_backtest),
     description="Backtest alternative scoring rules on a past date (run config "
     "`ops.rules_backtest.config`: rules_dir, as_of_date, optional baseline_dir, window_days).",
+)
+
+suggest_job = dg.define_asset_job(
+    SUGGEST_JOB_NAME,
+    selection=dg.AssetSelection.assets(suggested_rules),
+    description="Learn rule points from outcomes and backtest them (run config "
+    "`ops.backtest__suggested_rules.config`: optional as_of_date, window_days, backtest).",
 )
