@@ -504,13 +504,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=date.fromisoformat,
         default=None,
         help="the date the leads are learned as of (YYYY-MM-DD; default: today minus the "
-        "window). For a one-off export: the day before its outcomes were recorded",
+        "window). For a one-off export: its date, with --window-days 0",
     )
     suggest.add_argument(
         "--window-days",
         type=int,
         default=None,
-        help="a deal won this many days after the date is a conversion (default 90)",
+        help="a deal won this many days after the date is a conversion (default 90); 0: the "
+        "data is a snapshot whose outcomes are known on the date (a one-off export)",
     )
     suggest.add_argument(
         "--out", type=Path, default=None, help="default: <data dir>/suggested_rules/<time>"

@@ -3,7 +3,10 @@ whether they converted afterwards: what `leadscore suggest-rules` learns from.
 
 A lead is in the dataset when it was created by the end of the evaluation date E and was not
 a customer yet (no deal won by then), as the calibration marts count them; it converted when
-it has a deal won in the `window_days` days after E. Its attributes are read the way the
+it has a deal won in the `window_days` days after E. With `window_days` 0 the data is a
+snapshot whose outcomes are known on E (a one-off export, where every lead was created and
+every deal won "on the export day"): every lead created by the end of E is in, and it
+converted when it won a deal by then. Its attributes are read the way the
 scoring models read them (``macros/scoring/lead_attributes.sql``): the profile's derived
 attributes, and every raw column of its contact and company rows, as lower-case trimmed
 text. Its behaviour is counted from the staged events up to the end of E, in the windows the
@@ -100,6 +103,10 @@ def build_dataset(
     `raw_relation(table)` a raw contract table's (an adapter view for a Fivetran source)."""
     end = datetime.combine(evaluation_date + timedelta(days=1), time())
     outcome_end = end + timedelta(days=window_days)
+    snapshot = window_days == 0
+    # A snapshot's outcome is what is known on E; otherwise what is won after it.
+    outcome_start = datetime.min.replace(year=1900) if snapshot else end
+    customers_before = datetime.min.replace(year=1900) if snapshot else end
     contact_raw = raw_relation("crm_contacts")
     company_raw = raw_relation("crm_companies")
     contact_columns = _raw_columns(conn, contact_raw, "crm_contacts")
@@ -122,10 +129,13 @@ def build_dataset(
         with won as (
             select
                 contact_id,
-                max(case when closed_at < {_literal(end)} then 1 else 0 end) as was_customer,
+                max(
+                    case when closed_at < {_literal(customers_before)} then 1 else 0 end
+                ) as was_customer,
                 max(
                     case
-                        when closed_at >= {_literal(end)} and closed_at < {_literal(outcome_end)}
+                        when closed_at >= {_literal(outcome_start)}
+                            and closed_at < {_literal(max(outcome_end, end))}
                             then 1 else 0
                     end
                 ) as converted

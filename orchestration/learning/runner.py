@@ -80,10 +80,15 @@ class SuggestionRun:
 
     def summary(self) -> str:
         s, m = self.suggestion, self.suggestion.metrics
+        outcome = (
+            "converted: won by then, a snapshot"
+            if s.window_days == 0
+            else f"converted: won within {s.window_days} days after"
+        )
         lines = [
-            f"Suggested rules from {m['leads']:,} leads open on {s.evaluation_date} (converted: "
-            f"won within {s.window_days} days after); {m['holdout_leads']:,} held out "
-            f"({m['holdout_conversions']:,} conversions) by a hash of the lead's id.",
+            f"Suggested rules from {m['leads']:,} leads open on {s.evaluation_date} ({outcome}); "
+            f"{m['holdout_leads']:,} held out ({m['holdout_conversions']:,} conversions) by a "
+            "hash of the lead's id.",
             f"  {m['candidate_conditions']} candidate conditions, {m['rules']} rules kept, "
             f"base score {s.base_points}; MQL from {s.mql_threshold}, SQL from "
             f"{s.sql_threshold}.",
@@ -104,7 +109,9 @@ class SuggestionRun:
         width = max(len(name) for name, _ in rows)
         lines += [f"{name.ljust(width)}  {value}".rstrip() for name, value in rows]
         if self.backtest is not None:
-            lines += ["", self.backtest.summary(), "", "Conversion per stage (every lead):"]
+            if s.window_days > 0:
+                lines += ["", self.backtest.summary()]
+            lines += ["", "Leads per stage and their conversion (every lead of the dataset):"]
             for name, result in (
                 ("current", self.backtest.baseline),
                 ("suggested", self.backtest.candidate),
@@ -182,9 +189,9 @@ def suggest_rules(
     rules the suggestion is compared with (default: the project's seeds)."""
     from orchestration.defs.dbt.project import relation_name
 
-    window = window_days or DEFAULT_WINDOW_DAYS
-    if window < 1:
-        raise RuleLearningError(f"window days must be positive, got {window}")
+    window = DEFAULT_WINDOW_DAYS if window_days is None else window_days
+    if window < 0:
+        raise RuleLearningError(f"window days must be 0 (a snapshot) or more, got {window}")
     evaluation = as_of or datetime.now(UTC).date() - timedelta(days=window)
     learning = learning or read_settings()
     with connect(settings, read_only=True) as conn:
@@ -213,8 +220,15 @@ def suggest_rules(
     if backtest:
         from orchestration.backtest.engine import run_backtest
 
+        # A snapshot's outcomes are known on the date itself; the backtest's calibration looks
+        # after it, so its own figures say little there: the held-out comparison does.
         report = run_backtest(
-            settings, folder, evaluation, baseline_dir=baseline_dir, window_days=window, log=log
+            settings,
+            folder,
+            evaluation,
+            baseline_dir=baseline_dir,
+            window_days=max(window, 1),
+            log=log,
         )
     run = SuggestionRun(suggestion, folder, dataset, indicators, report)
     if report is not None:

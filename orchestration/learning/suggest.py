@@ -401,7 +401,11 @@ def _readme(suggestion: Suggestion, out_dir: Path) -> str:
         "",
         f"Written by `leadscore suggest-rules` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from "
         f"{m['leads']:,} leads that were open on {suggestion.evaluation_date}; a lead "
-        f"converted when it won a deal in the {suggestion.window_days} days after.",
+        + (
+            "converted when it had won a deal by then (a snapshot)."
+            if suggestion.window_days == 0
+            else f"converted when it won a deal in the {suggestion.window_days} days after."
+        ),
         f"{m['holdout_leads']:,} leads ({suggestion.settings.holdout_share:.0%}, by a hash of "
         "their id) were held out of the fit to judge it.",
         "",
