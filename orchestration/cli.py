@@ -1,7 +1,7 @@
 """`leadscore`: generate demo data, refresh the warehouse, and print what happened.
 
-leadscore run        generate demo data if the landing folder is empty, then run the
-                     Dagster job `refresh_warehouse` (ingest + dbt build) and summarise
+leadscore run        run the Dagster job `refresh_warehouse` (ingest + dbt build) and
+                     summarise; demo data is generated first only into a new, empty warehouse
 leadscore generate   write synthetic landing files
 leadscore summary    print the summary of the current warehouse
 leadscore sync       sync the marts to one or all destinations (diff-based; --dry-run,
@@ -179,13 +179,69 @@ def summary_text(settings: Settings) -> str:
     return "\n".join(parts)
 
 
+def _warehouse_has_data(settings: Settings) -> bool:
+    """Whether the warehouse has loaded anything yet (a row in the ingest manifest)."""
+    from orchestration.defs.ingest.contract import MANIFEST_TABLE
+    from orchestration.lib.warehouse import connect, quote_ident
+
+    if settings.target == "duckdb" and not settings.duckdb_path.exists():
+        return False
+    with connect(settings, read_only=True) as conn:
+        if not conn.table_columns(settings.raw_schema, MANIFEST_TABLE):
+            return False
+        manifest = f"{quote_ident(settings.raw_schema)}.{MANIFEST_TABLE}"
+        return bool(conn.fetchall(f"select count(*) from {manifest}")[0][0])
+
+
+class LandingError(RuntimeError):
+    """The landing folder cannot be what the run loads from; the message says why."""
+
+
+def landing_plan(settings: Settings, environ=os.environ) -> str:
+    """What `leadscore run` does before the refresh: `load` the landing files, `generate`
+    demo data (only into a new, empty warehouse reading landing files), or nothing new
+    (`none`). A landing folder that does not exist is an error unless the warehouse is new
+    and the folder is the default one."""
+    from orchestration.defs.dbt.project import crm_source
+
+    landing = settings.landing_dir
+    if _has_landing_files(landing):
+        return "load"
+    explicit = bool(environ.get("LEADSCORE_LANDING_DIR"))
+    if explicit and not landing.exists():
+        raise LandingError(
+            f"LEADSCORE_LANDING_DIR points at {landing}, which does not exist: create the "
+            "folder, or fix or unset the variable"
+        )
+    if crm_source() != "generic":
+        return "none"  # a Fivetran connector's tables are the raw data: no landing files
+    if not _warehouse_has_data(settings):
+        return "generate"
+    if not landing.exists():
+        raise LandingError(
+            f"the landing folder {landing} (LEADSCORE_LANDING_DIR, by default "
+            "<LEADSCORE_DATA_DIR>/landing) does not exist, and the warehouse already holds "
+            "loaded data: fix the variable, or create the folder. Demo data goes only into "
+            "a new, empty warehouse (or `leadscore generate`)"
+        )
+    return "none"
+
+
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     started = time.monotonic()
-    if _has_landing_files(settings.landing_dir):
+    try:
+        plan = landing_plan(settings)
+    except LandingError as error:
+        print(f"leadscore run: {error}", file=sys.stderr)
+        return 2
+    if plan == "load":
         print(f"landing folder {settings.landing_dir} has files: loading what is new")
-    else:
+    elif plan == "generate":
+        print("a new, empty warehouse and no landing files: generating demo data")
         _generate(args, settings.landing_dir)
+    else:
+        print(f"no landing files in {settings.landing_dir}: nothing new to load")
 
     import dagster as dg
 

@@ -108,6 +108,17 @@ def model_meta(name: str) -> Mapping[str, Any]:
 GENERIC_SOURCES = ("crm", "marketing")
 
 
+def crm_source() -> str:
+    """Which CRM the dbt project reads (its var `crm_source`, as the manifest was built with
+    it): `generic` (landing files), `hubspot` or `salesforce` (a Fivetran connector's
+    tables, whose adapter models the manifest then holds)."""
+    nodes = _manifest()["nodes"]
+    for source in ("hubspot", "salesforce"):
+        if f"model.leadscore.base_{source}__crm_contacts" in nodes:
+            return source
+    return "generic"
+
+
 class LeadscoreTranslator(DagsterDbtTranslator):
     """Sources map onto the raw assets the ingest step produces (or, with a Fivetran
     `crm_source`, onto the connector's tables); groups follow the layers."""

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from orchestration.defs.dbt.project import crm_source
 from orchestration.defs.ingest.contract import RAW_CONTRACT
 from orchestration.defs.ingest.loader import IngestFailedError, ingest_landing
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, raw_table_key
@@ -41,6 +42,12 @@ def ingest_landing_files(context: dg.AssetExecutionContext):
     half-delivered batch.
     """
     settings = load_settings()
+    if not settings.landing_dir.exists() and crm_source() == "generic":
+        # A mistyped folder must not pass for "nothing new" (an empty folder is that).
+        raise dg.Failure(
+            f"the landing folder {settings.landing_dir} does not exist (LEADSCORE_LANDING_DIR, "
+            "by default <LEADSCORE_DATA_DIR>/landing): fix the variable or create the folder"
+        )
     tables = [key.path[-1] for key in sorted(context.selected_asset_keys)]
     context.log.info(
         f"loading landing files from {settings.landing_dir} into {settings.describe_warehouse()}"
