@@ -5,6 +5,9 @@
 -- whose rows each carry their own sync time, it is the whole table. A load that is mostly
 -- quarantined (dates in a format staging does not read, an id column not mapped) must stop
 -- the refresh rather than score nothing: the blocking check `raw_rows_are_usable` reads this.
+-- A connector keeps the events of people the CRM deleted or never synced as contacts: there,
+-- events of unknown contacts wait in quarantine without counting against the limit (landing
+-- files that name unknown contacts still count).
 {%- set tables = [
     ('crm_companies', 'quarantine_crm__companies'),
     ('crm_contacts', 'quarantine_crm__contacts'),
@@ -60,6 +63,8 @@ quarantined as (
                 select latest_loads.loaded_at from latest_loads
                 where latest_loads.raw_table = '{{ raw_table }}'
             )
+        {%- elif raw_table == 'marketing_events' %}
+            where quarantine_reason <> 'unknown_contact'
         {%- endif %}
         group by quarantine_reason
         {% if not loop.last %}union all{% endif %}

@@ -1,4 +1,5 @@
--- One row per lead, sample date and behaviour rule with activity before the end of that date:
+-- One row per example of int_predictive__examples (lead and sample date) and behaviour rule
+-- with activity before the end of that date:
 -- the point-in-time behaviour the predictive model learns from. Built from the day aggregates
 -- of int_scoring__rule_activity_by_day, so it reads days, not events, and decay is exact:
 --   occurrences_7d / _30d / _90d / _total   matching events in the last 7, 30, 90 days and ever
@@ -10,10 +11,6 @@
 -- website", 3+ email opens is the only rule on opens); the first recency rule stands for
 -- "any engagement" (its rows count every engagement event); inactivity rules repeat it.
 with
-
-dates as (
-    select * from {{ ref('int_predictive__sample_dates') }}
-),
 
 all_rules as (
     select * from {{ ref('stg_scoring__behavior_rules') }}
@@ -47,7 +44,8 @@ rules as (
         or first_recency_rule.rule_id is not null
 ),
 
--- only the leads and dates the model sees (a sample of them on large warehouses)
+-- only the leads and dates the model sees (a sample of them on large warehouses), each lead
+-- on its own dates (sample dates, and its creation day for leads sampled at creation)
 examples as (
     select
         contact_id,
@@ -67,17 +65,16 @@ activity as (
         activity.occurrences,
         activity.decay_mass,
         rules.half_life_days,
-        dates.feature_date,
-        {{ dbt.datediff('activity.activity_date', 'dates.feature_date', 'day') }} as days_before
+        examples.feature_date,
+        {{ dbt.datediff('activity.activity_date', 'examples.feature_date', 'day') }}
+            as days_before
     from {{ ref('int_scoring__rule_activity_by_day') }} as activity
     inner join rules
         on activity.rule_id = rules.rule_id
-    inner join dates
-        on activity.activity_date <= dates.feature_date
     inner join examples
         on
             activity.contact_id = examples.contact_id
-            and dates.feature_date = examples.feature_date
+            and activity.activity_date <= examples.feature_date
 ),
 
 final as (

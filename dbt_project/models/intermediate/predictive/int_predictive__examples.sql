@@ -3,8 +3,17 @@
 -- then (from the score history, when a snapshot of that date exists) and, for training and
 -- holdout dates, whether it converted in the outcome window after it.
 --
+-- Two kinds of samples (`sample_kind`): `date`, every lead existing on a sample date; and,
+-- unless `sample_at_creation` is false (seeds/predictive_settings.csv), `creation`: every lead
+-- created in the training period seen once more on the day it was created (training only,
+-- its outcome window a whole training window before E). A fast-closing funnel wins within
+-- days of the first contact, so on dates a month apart most of its wins fall between two
+-- dates and are never seen; sampled at creation, every lead's win is. With `auto` the model
+-- uses them only when the sample dates alone hold too few conversions.
+--
 -- Attributes (seniority, department, industry, company size, email domain type, lead
--- source, persona) are the lead's current values: the CRM keeps no history of them. Nothing
+-- source, persona) are the lead's current values: the CRM keeps no history of them (the
+-- contact's and company's other columns are in int_predictive__lead_attributes). Nothing
 -- that records an outcome (lifecycle stage, customer flag, unsubscribed flag) is an input;
 -- unsubscribes come in as dated behaviour instead.
 --
@@ -21,12 +30,30 @@ settings as (
                 when setting = 'max_training_examples'
                     then {{ dbt.safe_cast('value', api.Column.translate_type('integer')) }}
             end
-        ) as max_training_examples
+        ) as max_training_examples,
+        max(
+            case
+                when setting = 'training_step_days'
+                    then {{ dbt.safe_cast('value', api.Column.translate_type('integer')) }}
+            end
+        ) as training_step_days,
+        max(
+            case when setting = 'sample_at_creation' then lower(trim(value)) end
+        ) as sample_at_creation
     from {{ ref('predictive_settings') }}
 ),
 
 dates as (
     select * from {{ ref('int_predictive__sample_dates') }}
+),
+
+training_span as (
+    select
+        min(feature_date) as first_date,
+        max(feature_date) as last_date,
+        max(window_days) as window_days
+    from dates
+    where sample_role = 'train'
 ),
 
 profile as (
@@ -49,28 +76,86 @@ won_deals as (
     where is_won and contact_id is not null and closed_at is not null
 ),
 
+-- every lead existing on a sample date
+date_samples as (
+    select
+        profile.contact_id,
+        dates.feature_date,
+        dates.sample_role,
+        'date' as sample_kind,
+        dates.feature_end,
+        dates.outcome_end
+    from profile
+    cross join dates
+    where profile.created_at < dates.feature_end
+),
+
+-- training leads on the day they were created (from a step before the first training date
+-- to the last), unless that day is a sample date already
+creation_days as (
+    select
+        profile.contact_id,
+        cast(profile.created_at as date) as feature_date,
+        training_span.window_days
+    from profile
+    cross join training_span
+    cross join settings
+    where
+        coalesce(settings.sample_at_creation, 'auto') <> 'false'
+        and cast(profile.created_at as date) <= training_span.last_date
+        and cast(profile.created_at as date) > cast({{ dbt.dateadd(
+            'day', '-settings.training_step_days', 'training_span.first_date'
+        ) }} as date)
+),
+
+creation_samples as (
+    select
+        creation_days.contact_id,
+        creation_days.feature_date,
+        'train' as sample_role,
+        'creation' as sample_kind,
+        cast(creation_days.feature_date as timestamp) + {{ one_day_interval() }} as feature_end,
+        cast(
+            {{ dbt.dateadd('day', 'creation_days.window_days', 'creation_days.feature_date') }}
+            as timestamp
+        ) + {{ one_day_interval() }} as outcome_end
+    from creation_days
+    left join dates
+        on creation_days.feature_date = dates.feature_date
+    where dates.feature_date is null
+),
+
+samples as (
+    select * from date_samples
+    union all
+    select * from creation_samples
+),
+
 outcomes as (
     select
-        won_deals.contact_id,
-        dates.feature_date,
-        max(case when won_deals.closed_at < dates.feature_end then 1 else 0 end) as was_customer,
+        samples.contact_id,
+        samples.feature_date,
+        max(case when won_deals.closed_at < samples.feature_end then 1 else 0 end)
+            as was_customer,
         min(
             case
-                when won_deals.closed_at >= dates.feature_end
-                    and won_deals.closed_at < dates.outcome_end
+                when won_deals.closed_at >= samples.feature_end
+                    and won_deals.closed_at < samples.outcome_end
                     then won_deals.closed_at
             end
         ) as converted_at
-    from won_deals
-    cross join dates
-    group by won_deals.contact_id, dates.feature_date
+    from samples
+    inner join won_deals
+        on samples.contact_id = won_deals.contact_id
+    group by samples.contact_id, samples.feature_date
 ),
 
 leads as (
     select
         profile.contact_id,
-        dates.feature_date,
-        dates.sample_role,
+        samples.feature_date,
+        samples.sample_role,
+        samples.sample_kind,
         profile.seniority,
         profile.department,
         profile.industry,
@@ -79,17 +164,16 @@ leads as (
         profile.lead_source,
         profile.persona,
         profile.employee_count,
-        {{ dbt.datediff('profile.created_at', 'dates.feature_end', 'day') }} as lead_age_days,
+        {{ dbt.datediff('profile.created_at', 'samples.feature_end', 'day') }} as lead_age_days,
         outcomes.converted_at
-    from profile
-    cross join dates
+    from samples
+    inner join profile
+        on samples.contact_id = profile.contact_id
     left join outcomes
         on
-            profile.contact_id = outcomes.contact_id
-            and dates.feature_date = outcomes.feature_date
-    where
-        profile.created_at < dates.feature_end
-        and coalesce(outcomes.was_customer, 0) = 0
+            samples.contact_id = outcomes.contact_id
+            and samples.feature_date = outcomes.feature_date
+    where coalesce(outcomes.was_customer, 0) = 0
 ),
 
 sampled as (
@@ -126,6 +210,7 @@ final as (
 
         -- strings
         leads.sample_role,
+        leads.sample_kind,
         leads.seniority,
         leads.department,
         leads.industry,

@@ -1,0 +1,76 @@
+{{ config(materialized='view') }}
+{#- The raw columns of the contact and company rows, as the warehouse has them when the model
+    runs (macros/scoring/lead_attributes.sql: lower-case names, lineage left out). -#}
+{%- set sources = [] -%}
+{%- set aliases = [] -%}
+{%- for source, raw_table in [('contact', 'crm_contacts'), ('company', 'crm_companies')] -%}
+    {%- for name in raw_attribute_columns(raw_table) -%}
+        {%- set alias = attribute_column_name(source, name) -%}
+        {%- if alias not in aliases -%}
+            {%- do aliases.append(alias) -%}
+            {%- do sources.append((source, name, alias)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+{%- endfor -%}
+
+-- One row per lead known at the as-of date: every column of the raw row its contact's
+-- attributes come from (`contact__<column>`) and of its company's (`company__<column>`): the
+-- raw contract's columns and every extra column a landing file, an export mapping or a
+-- connector brought, as lower-case trimmed text (NULL when missing or empty). The raw rows are
+-- the ones staging took the attributes from (joined on `_file_id` and `_source_row`).
+--
+-- A view: a connector's table can have hundreds of columns, and the predictive model reads
+-- only those it can use (ids, names, e-mails, dates, free text and columns that record the
+-- outcome are left out, then at most `max_attribute_columns` of the best filled; see
+-- orchestration/predictive/model.py), when it runs.
+with
+
+contacts as (
+    select
+        contact_id,
+        company_id,
+        _file_id,
+        _source_row
+    from {{ ref('stg_crm__contacts') }}
+    where created_at < {{ as_of_end() }}
+),
+
+companies as (
+    select
+        company_id,
+        _file_id,
+        _source_row
+    from {{ ref('stg_crm__companies') }}
+),
+
+contact_rows as (
+    select * from {{ crm_raw_relation('crm_contacts') }}
+),
+
+company_rows as (
+    select * from {{ crm_raw_relation('crm_companies') }}
+),
+
+final as (
+    select
+        -- ids, then the raw columns as received (strings)
+        contacts.contact_id
+        {%- for source, name, alias in sources %},
+            nullif(lower(trim(cast(
+                {{ source }}_rows.{{ adapter.quote(name) }} as {{ text_type() }}
+            ))), '') as {{ alias }}
+        {%- endfor %}
+    from contacts
+    left join contact_rows
+        on
+            contacts._file_id = contact_rows._file_id
+            and contacts._source_row = contact_rows._source_row
+    left join companies
+        on contacts.company_id = companies.company_id
+    left join company_rows
+        on
+            companies._file_id = company_rows._file_id
+            and companies._source_row = company_rows._source_row
+)
+
+select * from final
