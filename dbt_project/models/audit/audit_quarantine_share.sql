@@ -43,9 +43,9 @@ loaded as (
         from {{ crm_raw_relation(raw_table) }}
         {%- if not whole_table %}
             where _loaded_at = (
-                select latest_loads.loaded_at from latest_loads
-                where latest_loads.raw_table = '{{ raw_table }}'
-            )
+                    select latest_loads.loaded_at from latest_loads
+                    where latest_loads.raw_table = '{{ raw_table }}'
+                )
         {%- endif %}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
@@ -60,9 +60,9 @@ quarantined as (
         from {{ ref(model) }}
         {%- if not whole_table %}
             where _loaded_at = (
-                select latest_loads.loaded_at from latest_loads
-                where latest_loads.raw_table = '{{ raw_table }}'
-            )
+                    select latest_loads.loaded_at from latest_loads
+                    where latest_loads.raw_table = '{{ raw_table }}'
+                )
         {%- elif raw_table == 'marketing_events' %}
             where quarantine_reason <> 'unknown_contact'
         {%- endif %}
@@ -78,7 +78,7 @@ ranked as (
         reason_rows,
         sum(reason_rows) over (partition by raw_table) as quarantined_rows,
         row_number() over (
-            partition by raw_table order by reason_rows desc, quarantine_reason
+            partition by raw_table order by reason_rows desc, quarantine_reason asc
         ) as reason_rank
     from quarantined
 ),
@@ -98,7 +98,7 @@ final as (
         case
             when loaded.loaded_rows > 0
                 then cast(coalesce(ranked.quarantined_rows, 0) as {{ double_type() }})
-                / loaded.loaded_rows
+                    / loaded.loaded_rows
             else 0
         end as quarantined_share,
         coalesce(per_table.threshold_value, every_table.threshold_value, 0.5)
