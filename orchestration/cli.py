@@ -493,6 +493,23 @@ def _suggest_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _forget(args: argparse.Namespace) -> int:
+    from orchestration.privacy.erasure import ErasureError, forget_in_project
+
+    try:
+        report = forget_in_project(
+            load_settings(),
+            emails=args.email or [],
+            contact_ids=args.contact_id or [],
+            log=lambda message: print(message, flush=True),
+        )
+    except ErasureError as error:
+        print(f"forget FAILED: {error}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="leadscore", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -578,6 +595,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     suggest.add_argument(
         "--no-backtest", action="store_true", help="write the folder only, do not backtest it"
     )
+    forget = commands.add_parser(
+        "forget",
+        help="erase people (by email or contact id) from the warehouse, files and destinations",
+    )
+    forget.add_argument("--email", action="append", help="an email to forget (repeatable)")
+    forget.add_argument("--contact-id", action="append", help="a contact id to forget (repeatable)")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -588,6 +611,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _backtest(args)
     if args.command == "suggest-rules":
         return _suggest_rules(args)
+    if args.command == "forget":
+        return _forget(args)
     if args.command == "inspect":
         return _inspect(args)
     if args.command == "generate":

@@ -40,6 +40,7 @@ from orchestration.onboarding.mapping import (
     load_mapping,
 )
 from orchestration.onboarding.transform import ExportFile, ExportReadError, open_export_file
+from orchestration.privacy.erasure import drop_erased_rows, erased_hashes
 
 CSV_BLOCK_BYTES = 16 << 20
 PARQUET_BATCH_ROWS = 256_000
@@ -336,10 +337,11 @@ def _load_file(
     label: str,
     digest: str,
     loaded_at: datetime,
+    log: Log = print,
 ) -> int:
     names, batches = read_landing_file(path, label, table)
     return _write_part(
-        conn, schema, table, names, batches, label, digest, path.stat().st_size, loaded_at
+        conn, schema, table, names, batches, label, digest, path.stat().st_size, loaded_at, log
     )
 
 
@@ -353,10 +355,15 @@ def _write_part(
     digest: str,
     file_bytes: int,
     loaded_at: datetime,
+    log: Log = print,
 ) -> int:
     """Append ``batches`` (columns ``names``) to ``table`` with lineage, and the manifest row,
-    in one transaction; returns the rows written."""
+    in one transaction; returns the rows written. Rows of people who were forgotten
+    (``orchestration.privacy``) are not loaded again: they are counted and said, never
+    named."""
     manifest = f"{quote_ident(schema)}.{MANIFEST_TABLE}"
+    forgotten = erased_hashes(conn, schema)
+    dropped = 0
     with conn.transaction():
         existing = set(conn.table_columns(schema, table))
         conn.add_columns(
@@ -365,6 +372,8 @@ def _write_part(
         file_id = conn.fetchall(f"select coalesce(max(file_id), 0) + 1 from {manifest}")[0][0]
         rows = 0
         for batch in batches:
+            batch, erased = drop_erased_rows(batch, forgotten)
+            dropped += erased
             count = batch.num_rows
             lineage = {
                 "_file_id": pa.array([file_id] * count, pa.int64()),
@@ -381,6 +390,11 @@ def _write_part(
             f"insert into {manifest} (file_id, file_path, content_sha256, table_name, row_count, "
             f"file_bytes, loaded_at) values ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
             [file_id, label, digest, table, rows, file_bytes, loaded_at],
+        )
+    if dropped:
+        log(
+            f"{label}: {dropped:,} row(s) of people who were forgotten were not loaded "
+            f"({schema}._erasure_log)"
         )
     return rows
 
@@ -415,7 +429,7 @@ def ingest_landing(
                 report.loads.append(FileLoad(table, label, "skipped"))
                 continue
             try:
-                rows = _load_file(conn, schema, table, path, label, digest, loaded_at)
+                rows = _load_file(conn, schema, table, path, label, digest, loaded_at, log)
             except MalformedFileError as exc:
                 log(f"FAILED {exc}")
                 report.loads.append(FileLoad(table, label, "failed", error=str(exc)))
@@ -480,7 +494,7 @@ def _ingest_export(
                 report.loads.append(FileLoad(table, relative, "failed", error=str(exc)))
                 break
             try:
-                rows = _load_export_part(conn, schema, table, source, label, digest, loaded_at)
+                rows = _load_export_part(conn, schema, table, source, label, digest, loaded_at, log)
             except MappingError as exc:
                 log(f"FAILED {exc}")
                 report.loads.append(FileLoad(table, label, "failed", error=str(exc)))
@@ -502,6 +516,7 @@ def _load_export_part(
     label: str,
     digest: str,
     loaded_at: datetime,
+    log: Log = print,
 ) -> int:
     names = source.columns(table)
     return _write_part(
@@ -514,4 +529,5 @@ def _load_export_part(
         digest,
         source.path.stat().st_size,
         loaded_at,
+        log,
     )

@@ -1,0 +1,1 @@
+"""Privacy engines that work without Dagster: erasure (`leadscore forget`)."""
