@@ -65,7 +65,10 @@ flagged as (
         ('crm_contacts', 'stg_crm__contacts', 'unknown_company', 'has_unknown_company'),
         ('crm_companies', 'stg_crm__companies', 'invalid_employee_count', 'is_employee_count_invalid'),
         ('crm_companies', 'stg_crm__companies', 'invalid_annual_revenue', 'is_annual_revenue_invalid'),
+        ('crm_contacts', 'stg_crm__contacts', 'unknown_lifecycle_stage', 'is_lifecycle_stage_unknown'),
         ('crm_deals', 'stg_crm__deals', 'unknown_contact', 'has_unknown_contact'),
+        ('crm_deals', 'stg_crm__deals', 'won_deal_not_closed', 'is_won_not_closed'),
+        ('crm_deals', 'stg_crm__deals', 'invalid_amount', 'is_amount_invalid'),
     ] %}
         select
             '{{ raw_table }}' as raw_table,

@@ -1,5 +1,9 @@
 -- Every raw deal row, typed, with its quarantine reason and current-version flag. Deals carry
--- no updated_at, so the most recently loaded version of a deal wins.
+-- no updated_at, so the most recently loaded version of a deal wins. Inconsistent rows are
+-- normalised or quarantined, never left to fail a test downstream: a won deal is closed
+-- (flagged `is_won_not_closed` when the row said otherwise), a negative amount is dropped
+-- (`is_amount_invalid`), a deal closed before it was created or created after it was loaded
+-- is quarantined (`closed_before_created`, `future_timestamp`).
 with
 
 source as (
@@ -40,6 +44,12 @@ classified as (
             when deal_id is null then 'missing_deal_id'
             when created_at is null then 'invalid_timestamp'
             when has_closed_at and closed_at is null then 'invalid_timestamp'
+            when closed_at < created_at then 'closed_before_created'
+            when
+                created_at > {{ dbt.dateadd(
+                    'hour', var('future_event_tolerance_hours'), '_loaded_at'
+                ) }}
+                then 'future_timestamp'
         end as quarantine_reason
     from typed
 ),
@@ -59,11 +69,13 @@ final as (
         quarantine_reason,
 
         -- numerics
-        amount,
+        case when amount >= 0 then amount end as amount,
 
         -- booleans
         coalesce(parsed_is_won, false) as is_won,
-        coalesce(parsed_is_closed, parsed_is_won, false) as is_closed,
+        coalesce(parsed_is_won, false) or coalesce(parsed_is_closed, false) as is_closed,
+        coalesce(parsed_is_won and parsed_is_closed = false, false) as is_won_not_closed,
+        coalesce(amount < 0, false) as is_amount_invalid,
         quarantine_reason is null
         and row_number() over (
             partition by deal_id, quarantine_reason is null

@@ -1,15 +1,44 @@
 -- One row per source contact_id: the canonical contact it resolves to. Contacts whose
--- normalised emails are equal are one person; the earliest created of them is canonical, so
--- the canonical id does not change when a later duplicate arrives.
+-- normalised emails are equal are one person. The canonical one is the record loaded first
+-- (then the lowest id, for records of one load): a duplicate that arrives later never takes
+-- the person over, whatever its creation date or id, so the
+-- canonical id, the person's events and history stay where they were and the duplicate
+-- merges in on the next incremental run. Raw rows are never rewritten, so a record's first
+-- load does not change. (A Fivetran source stamps rows with their latest sync, not their
+-- first: there the earliest created record is canonical, then the lowest id.)
+{#- The first key of the canonical order: the first load (generic landing files) or the
+    creation date (Fivetran, whose sync stamp moves with every sync). -#}
+{%- set canonical_order = 'first_loaded_at' if crm_source() == 'generic' else 'created_at' %}
+
 with
+
+base as (
+    select * from {{ ref('base_crm__contacts') }}
+),
+
+first_loads as (
+    select
+        contact_id,
+        {% if crm_source() == 'generic' -%}
+            min(_loaded_at) as first_loaded_at
+        {%- else -%}
+            cast(null as timestamp) as first_loaded_at
+        {%- endif %}
+    from base
+    where quarantine_reason is null
+    group by contact_id
+),
 
 current_contacts as (
     select
-        contact_id,
-        email,
-        created_at
-    from {{ ref('base_crm__contacts') }}
-    where is_current_version
+        base.contact_id,
+        base.email,
+        base.created_at,
+        first_loads.first_loaded_at
+    from base
+    inner join first_loads
+        on base.contact_id = first_loads.contact_id
+    where base.is_current_version
 ),
 
 canonical as (
@@ -20,7 +49,7 @@ canonical as (
             when email is null then contact_id
             else first_value(contact_id) over (
                     partition by email
-                    order by created_at, contact_id
+                    order by {{ canonical_order }}, contact_id
                     rows between unbounded preceding and unbounded following
                 )
         end as canonical_contact_id

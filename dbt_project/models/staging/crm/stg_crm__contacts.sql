@@ -16,6 +16,11 @@ companies as (
     select company_id from {{ ref('stg_crm__companies') }}
 ),
 
+lifecycle_stages as (
+    select lower(trim(lifecycle_stage)) as lifecycle_stage
+    from {{ ref('lifecycle_stages') }}
+),
+
 members as (
     select
         identity.canonical_contact_id,
@@ -67,6 +72,8 @@ final as (
         members.is_freemail,
         group_facts.is_unsubscribed,
         members.company_id is not null and companies.company_id is null as has_unknown_company,
+        members.lifecycle_stage is not null and lifecycle_stages.lifecycle_stage is null
+            as is_lifecycle_stage_unknown,
 
         -- timestamps
         group_facts.created_at,
@@ -81,6 +88,8 @@ final as (
         on members.canonical_contact_id = group_facts.canonical_contact_id
     left join companies
         on members.company_id = companies.company_id
+    left join lifecycle_stages
+        on members.lifecycle_stage = lifecycle_stages.lifecycle_stage
     where members.freshness_rank = 1
 )
 

@@ -32,6 +32,8 @@ final as (
         -- booleans
         deals.is_closed,
         deals.is_won,
+        deals.is_won_not_closed,
+        deals.is_amount_invalid,
         deals.source_contact_id is not null
         and identity.canonical_contact_id is null as has_unknown_contact,
 
