@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
@@ -429,6 +430,11 @@ def run_backtest(
         raise BacktestError(f"window days must be a positive number, got {window_days}")
     candidate_files = rule_files(rules_dir)
     baseline_files = rule_files(baseline_dir) if baseline_dir is not None else {}
+    for files in (baseline_files, candidate_files):
+        try:
+            check_seed_patterns(settings, overlay=files)
+        except SeedPatternError as error:
+            raise BacktestError(str(error)) from None
     with tempfile.TemporaryDirectory(prefix="leadscore-backtest-") as tmp:
         workdir = Path(tmp)
         baseline_project = _project_copy(workdir / "baseline", baseline_files)

@@ -12,7 +12,10 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from orchestration.defs.dbt.project import LeadscoreTranslator, dbt_project
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
+from orchestration.lib.dbt_failures import failure_details
+from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
 from orchestration.lib.settings import load_settings
+from orchestration.lib.warehouse import connect
 
 
 @contextmanager
@@ -65,8 +68,26 @@ def leadscore_dbt_models(
 ):
     # dbt inherits this environment: it must resolve to the same warehouse (target, absolute
     # DuckDB path, raw schema) as the Python assets.
-    with _environment(load_settings().dbt_env()):
-        yield from dbt.cli(["build", *config.dbt_args()], context=context).stream()
+    settings = load_settings()
+    try:  # before dbt touches a table: a bad pattern would fail the build halfway
+        check_seed_patterns(settings)
+    except SeedPatternError as error:
+        raise dg.Failure(description=str(error)) from None
+    with _environment(settings.dbt_env()):
+        invocation = dbt.cli(["build", *config.dbt_args()], context=context, raise_on_error=False)
+        yield from invocation.stream()
+    if not invocation.is_successful():
+        # dbt says which tests failed, not which rows: read the first ones back.
+        def fetch(sql: str) -> tuple[list[str], list[tuple]]:
+            with connect(settings, read_only=True) as conn:
+                table = conn.fetch_arrow(sql)
+            return table.column_names, [tuple(row.values()) for row in table.to_pylist()]
+
+        details = failure_details(invocation.get_artifact("run_results.json"), fetch)
+        raise dg.Failure(
+            description="dbt build failed:\n" + "\n".join(f"  {line}" for line in details),
+            metadata={"failed_nodes": len([line for line in details if not line.startswith(" ")])},
+        )
 
 
 def dbt_key(model: str) -> dg.AssetKey:
