@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import IngestFailedError, ingest_landing
-from orchestration.lib.warehouse import WarehouseConnection
+from orchestration.defs.ingest.contract import RAW_CONTRACT, TIMESTAMP_COLUMNS
+from orchestration.defs.ingest.loader import (
+    IngestFailedError,
+    file_sha256,
+    ingest_landing,
+    landing_file_count,
+)
+from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.warehouse import WarehouseConnection, connect
+from tests.conftest import settings_for
 
 OWNERS_HEADER = ",".join(RAW_CONTRACT["crm_owners"])
 EVENTS_HEADER = ",".join(RAW_CONTRACT["marketing_events"])
@@ -176,14 +190,274 @@ def test_files_outside_raw_table_folders_are_reported_and_ignored(
 ):
     landing = tmp_path / "landing"
     write(landing, "notes.csv", "a\n1\n")
-    write(landing, "crm_leads/leads.csv", "a\n1\n")
     write(landing, "crm_owners/readme.txt", "hello")
     messages: list[str] = []
     report = ingest_landing(warehouse, landing, "raw", log=messages.append)
-    assert sorted(report.ignored_paths) == [
-        "crm_leads/leads.csv",
-        "crm_owners/readme.txt",
-        "notes.csv",
-    ]
-    assert len(messages) == 3
+    assert sorted(report.ignored_paths) == ["crm_owners/readme.txt", "notes.csv"]
+    assert len(messages) == 2
     assert report.loads == []
+
+
+# -- messages a user can act on (the loader issue) ------------------------------------------
+
+COMPANIES_HEADER = ",".join(RAW_CONTRACT["crm_companies"])
+
+
+def test_a_50_mb_field_under_the_limit_loads(tmp_path: Path):
+    """A valid CSV file with a 50 MB field (a long note, a base64 attachment) loads under the
+    default limit (64 MiB); Arrow's reader would refuse it with 'straddling object ...'."""
+    landing = tmp_path / "landing"
+    big = "x" * (50 << 20)
+    write(landing, "crm_owners/owners.csv", f"{OWNERS_HEADER},notes\nO1,Ann,,AE,NA,{big}\n")
+    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(tmp_path))
+    assert settings.csv_max_field_bytes == 64 << 20
+    with connect(settings) as conn:
+        report = ingest_landing(
+            conn, landing, "raw", log=quiet, max_field_bytes=settings.csv_max_field_bytes
+        )
+        assert report.rows_loaded("crm_owners") == 1
+        assert conn.fetchall("select owner_id, length(notes) from raw.crm_owners") == [
+            ("O1", 50 << 20)
+        ]
+
+
+def test_a_field_over_the_limit_fails_naming_the_line(
+    warehouse: WarehouseConnection, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    big = "y" * (3 << 20)  # longer than the reader's first block of 2 x 1 MiB + 1 MiB
+    write(
+        landing,
+        "crm_owners/owners.csv",
+        f'{OWNERS_HEADER},notes\nO1,Ann,,AE,NA,short\nO2,"Bo\nBo",,AE,NA,{big}\nO3,Cy,,AE,NA,\n',
+    )
+    write(landing, "crm_deals/small.csv", ",".join(RAW_CONTRACT["crm_deals"]) + "\nD1,,,,,,,,\n")
+    max_bytes = settings_for(LEADSCORE_CSV_MAX_FIELD_BYTES="1MiB").csv_max_field_bytes
+    assert max_bytes == 1 << 20
+
+    with pytest.raises(IngestFailedError) as failure:
+        ingest_landing(warehouse, landing, "raw", log=quiet, max_field_bytes=max_bytes)
+    message = str(failure.value)
+    # O2's record starts on line 3 (its name spans two lines).
+    assert (
+        "crm_owners/owners.csv: line 3 has a field (column 6) of 3.0 MiB, over the limit of "
+        "1.0 MiB (LEADSCORE_CSV_MAX_FIELD_BYTES)"
+    ) in message
+    assert count(warehouse, "crm_owners") == 0  # nothing partial
+    assert count(warehouse, "crm_deals") == 1  # the other file loaded
+
+    # Under the limit but over the first block: read again with a larger block, whole.
+    middle = "z" * ((1 << 20) - 10)
+    write(landing, "crm_owners/owners.csv", f"{OWNERS_HEADER},notes\nO1,Ann,,AE,NA,{middle}\n")
+    report = ingest_landing(warehouse, landing, "raw", log=quiet, max_field_bytes=max_bytes)
+    assert report.rows_loaded("crm_owners") == 1
+
+
+def test_parquet_logical_types_load_as_text(warehouse: WarehouseConnection, tmp_path: Path):
+    landing = tmp_path / "landing"
+    (landing / "marketing_events").mkdir(parents=True)
+    # Bytes that are not UTF-8: read as plain binary, this column was "Invalid UTF8 payload".
+    visitor = uuid.UUID("ff00fe01-9abc-4def-8123-456789abcdef")
+    table = pa.table(
+        {
+            "event_id": pa.array([visitor.bytes, None], pa.uuid()),
+            "contact_id": ["C1", "C2"],
+            "email": [None, None],
+            "event_type": ["page_view", "page_view"],
+            "page_url": pa.array([b"/pricing", None], pa.binary()),  # UTF-8 bytes: text
+            "page_category": [None, None],
+            "campaign_id": pa.array([Decimal("12.50"), Decimal("-3.00")], pa.decimal128(10, 2)),
+            "occurred_at": pa.array([date(2026, 11, 20), None], pa.date32()),
+            "seen_at": pa.array([time(10, 0, 5), None], pa.time32("s")),
+        }
+    )
+    pq.write_table(table, landing / "marketing_events" / "events.parquet")
+    assert (
+        pq.ParquetFile(landing / "marketing_events" / "events.parquet")
+        .schema.column(0)
+        .logical_type.type
+        == "UUID"
+    )
+
+    ingest_landing(warehouse, landing, "raw", log=quiet)
+    rows = warehouse.fetchall(
+        "select event_id, page_url, campaign_id, occurred_at, seen_at "
+        "from raw.marketing_events order by _source_row"
+    )
+    assert rows == [
+        ("ff00fe01-9abc-4def-8123-456789abcdef", "/pricing", "12.50", "2026-11-20", "10:00:05.000"),
+        (None, None, "-3.00", None, None),
+    ]
+
+
+def test_a_parquet_column_that_cannot_be_text_is_named(
+    warehouse: WarehouseConnection, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    (landing / "crm_owners").mkdir(parents=True)
+    columns: dict[str, object] = {name: ["x"] for name in RAW_CONTRACT["crm_owners"]}
+    columns["avatar"] = pa.array([b"\x89PNG\r\n\x1a\n\xff"], pa.binary())
+    pq.write_table(pa.table(columns), landing / "crm_owners" / "owners.parquet")
+
+    with pytest.raises(IngestFailedError) as failure:
+        ingest_landing(warehouse, landing, "raw", log=quiet)
+    assert (
+        "crm_owners/owners.parquet: column avatar holds binary data that is not UTF-8 text "
+        "(binary), so it cannot be loaded as text"
+    ) in str(failure.value)
+    assert count(warehouse, "crm_owners") == 0
+
+
+@pytest.mark.parametrize("padding_lines", [0, 2_000], ids=["small-file", "past-the-first-block"])
+def test_a_latin_1_file_fails_naming_the_line(
+    warehouse: WarehouseConnection, tmp_path: Path, padding_lines: int
+):
+    landing = tmp_path / "landing"
+    rows = [f"O{i},Ann,,AE,NA" for i in range(padding_lines + 5)]
+    rows[padding_lines + 4] = "O99,Zoë Müller,,AE,NA"  # saved by Excel as Latin-1
+    path = landing / "crm_owners" / "owners.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(("\n".join([OWNERS_HEADER, *rows]) + "\n").encode("latin-1"))
+    write(landing, "crm_deals/small.csv", ",".join(RAW_CONTRACT["crm_deals"]) + "\nD1,,,,,,,,\n")
+
+    with pytest.raises(IngestFailedError) as failure:
+        ingest_landing(warehouse, landing, "raw", log=quiet)
+    line = padding_lines + 6  # the header is line 1
+    assert (
+        f"crm_owners/owners.csv: line {line} is not valid UTF-8: save the file as UTF-8"
+    ) in str(failure.value)
+    assert "Zo" not in str(failure.value)
+    assert count(warehouse, "crm_owners") == 0
+    assert count(warehouse, "crm_deals") == 1
+
+
+def test_a_misspelt_table_folder_fails_naming_the_known_tables(
+    warehouse: WarehouseConnection, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    write(landing, "crm_contcts/contacts.csv", ",".join(RAW_CONTRACT["crm_contacts"]) + "\n")
+    write(landing, "crm_owners/good.csv", f"{OWNERS_HEADER}\nO1,Ann,,AE,NA\n")
+    (landing / ".cache").mkdir()  # hidden folders are nobody's business
+    messages: list[str] = []
+
+    with pytest.raises(IngestFailedError) as failure:
+        ingest_landing(warehouse, landing, "raw", log=messages.append)
+    message = str(failure.value)
+    assert (
+        "crm_contcts/ is not a raw table's folder (did you mean crm_contacts?) and has no "
+        "mapping.yml to make it an export folder; the raw table folders are crm_companies, "
+        "crm_contacts, marketing_events, crm_deals, crm_owners."
+    ) in message
+    assert ".cache" not in message
+    assert count(warehouse, "crm_owners") == 1  # the good file still loaded
+    assert any(m.startswith("FAILED crm_contcts/") for m in messages)
+    # `leadscore run` counts its files: a landing folder holding only a typo does not pass
+    # for an empty one (which would generate demo data).
+    assert landing_file_count(landing) == 2
+
+
+def test_the_same_content_under_two_names_loads_once_with_a_warning(
+    warehouse: WarehouseConnection, tmp_path: Path
+):
+    landing = tmp_path / "landing"
+    content = f"{OWNERS_HEADER}\nO1,Ann,,AE,NA\nO2,Bo,,SDR,NA\n"
+    write(landing, "crm_owners/2026-11-20/owners.csv", content)
+    write(landing, "crm_owners/owners (1).csv", content)
+    messages: list[str] = []
+
+    report = ingest_landing(warehouse, landing, "raw", log=messages.append)
+    assert [(load.path, load.status, load.duplicate_of) for load in report.loads] == [
+        ("crm_owners/2026-11-20/owners.csv", "loaded", None),
+        ("crm_owners/owners (1).csv", "skipped", "crm_owners/2026-11-20/owners.csv"),
+    ]
+    assert report.warnings == [
+        "crm_owners/owners (1).csv: skipped, its content is the same as "
+        "crm_owners/2026-11-20/owners.csv, which is already loaded (SHA-256 "
+        f"{file_sha256(landing / 'crm_owners/owners (1).csv')[:12]}...); remove one of the two"
+    ]
+    assert f"WARNING {report.warnings[0]}" in messages
+    assert count(warehouse, "crm_owners") == 2
+
+    # A later run (or a later copy) is still not loaded, and still said.
+    write(landing, "crm_owners/owners (2).csv", content)
+    again = ingest_landing(warehouse, landing, "raw", log=quiet)
+    assert [load.status for load in again.loads] == ["skipped"] * 3
+    assert len(again.warnings) == 2
+    assert count(warehouse, "crm_owners") == 2
+
+
+def test_timestamps_with_an_offset_load_as_utc(warehouse: WarehouseConnection, tmp_path: Path):
+    landing = tmp_path / "landing"
+    write(
+        landing,
+        "crm_companies/companies.csv",
+        f"{COMPANIES_HEADER},founded_at\n"
+        "K1,Acme,,,,,,2026-11-20T10:00:00+05:30,2026-11-20 10:00:00-0800,2026-11-20T10:00+05:30\n"
+        "K2,Beta,,,,,,2026-11-20T23:30:00.250Z,2026-11-20 10:00:00,\n"
+        "K3,Gamma,,,,,,2026-11-20,2026-02-30T10:00:00+01:00,\n",
+    )
+    ingest_landing(warehouse, landing, "raw", log=quiet)
+    rows = warehouse.fetchall(
+        "select company_id, created_at, updated_at, founded_at "
+        "from raw.crm_companies order by company_id"
+    )
+    assert rows == [
+        # converted: the contract's timestamp columns; an extra column stays as received
+        ("K1", "2026-11-20 04:30:00", "2026-11-20 18:00:00", "2026-11-20T10:00+05:30"),
+        ("K2", "2026-11-20 23:30:00.250000", "2026-11-20 10:00:00", None),  # no offset: kept
+        ("K3", "2026-11-20", "2026-02-30T10:00:00+01:00", None),  # not a real moment: kept
+    ]
+
+
+def test_an_offset_timestamp_is_staged_not_quarantined(tmp_path: Path):
+    """The loaded text is what staging's ISO parser reads: a real dbt build of the companies
+    staging models stages the row with its UTC time."""
+    landing = tmp_path / "landing"
+    write(
+        landing,
+        "crm_companies/companies.csv",
+        f"{COMPANIES_HEADER}\nK1,Acme,acme.example,,,,,2026-11-20T10:00:00+05:30,\n",
+    )
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
+    for folder in ("dbt_project", "seeds", "macros"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=ignore)
+    settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(tmp_path))
+    with connect(settings) as conn:
+        ingest_landing(conn, landing, "raw", log=quiet)
+
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            "build",
+            "--select",
+            "+stg_crm__companies",
+            "+quarantine_crm__companies",
+            "--indirect-selection",
+            "cautious",
+            "--profiles-dir",
+            ".",
+        ],
+        cwd=tmp_path / "dbt_project",
+        env={**os.environ, **settings.dbt_env(), "DBT_USE_COLORS": "false"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:]
+    with connect(settings, read_only=True) as conn:
+        staged = conn.fetchall("select company_id, created_at from staging.stg_crm__companies")
+        quarantined = conn.fetchall("select count(*) from quarantine.quarantine_crm__companies")
+    assert staged == [("K1", datetime(2026, 11, 20, 4, 30))]
+    assert quarantined == [(0,)]
+
+
+def test_the_timestamp_columns_are_those_the_sources_document_as_timestamps():
+    documented: dict[str, set[str]] = {table: set() for table in RAW_CONTRACT}
+    for path in (PROJECT_ROOT / "dbt_project" / "models" / "staging").glob("*/_*__sources.yml"):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source.get("tables", []):
+                for column in table.get("columns", []):
+                    description = column.get("description", "")
+                    if table["name"] in documented and description.startswith("timestamp (ISO"):
+                        documented[table["name"]].add(column["name"])
+    assert documented == {table: set(columns) for table, columns in TIMESTAMP_COLUMNS.items()}

@@ -11,11 +11,13 @@ Everything that differs between the engines lives here.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
@@ -562,6 +564,79 @@ def _spark_session(settings: Settings) -> Iterator[Any]:
                 _stop_spark(session)
 
 
+# The DuckDB settings connect() sets, by the keys of Settings.duckdb_config().
+_DUCKDB_SETTINGS = {"memory_limit": "memory_limit", "threads": "threads"}
+# DuckDB's refusal when another process holds the file, e.g. (DuckDB 1.x and 2.x):
+# IO Error: Could not set lock on file "/data/warehouse.duckdb": Conflicting lock is held in
+# /usr/bin/python3.11 (PID 4242) by user ann. See also https://duckdb.org/docs/...
+_LOCK_REFUSED = "Could not set lock on file"
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+# Retries back off from the first to the last delay (seconds).
+_LOCK_RETRY_DELAYS = (0.1, 1.0)
+_log = logging.getLogger("leadscore.warehouse")
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process held the DuckDB file for longer than the lock timeout."""
+
+    def __init__(self, path: Path, waited: float, program: str | None, pid: int | None):
+        holder = f"{program} (PID {pid})" if pid is not None else "another process"
+        super().__init__(
+            f"the DuckDB file {path} is locked by {holder}; waited {waited:.0f} s "
+            "(LEADSCORE_LOCK_TIMEOUT_SECONDS) for it to be released. Close that program's "
+            "connection to the file (a BI tool, a notebook, another leadscore run), or raise "
+            "LEADSCORE_LOCK_TIMEOUT_SECONDS, and run again"
+        )
+        self.path = path
+        self.program = program
+        self.pid = pid
+
+
+def lock_holder(message: str) -> tuple[str | None, int | None] | None:
+    """(program, PID) of the process holding the lock named in DuckDB's error message
+    (either may be None when the message does not say); None when the error is not a lock
+    held by another process."""
+    if _LOCK_REFUSED not in message:
+        return None
+    match = _LOCK_HOLDER.search(message)
+    if not match:
+        return None, None
+    return match["program"], int(match["pid"])
+
+
+def _open_duckdb(settings: Settings, *, read_only: bool) -> Any:
+    """``duckdb.connect`` that waits up to ``settings.lock_timeout_seconds`` while another
+    process holds the file (a writer, or a reader such as a BI tool when we write), retrying
+    with a short back-off; then raises ``WarehouseLockedError`` naming the holder."""
+    import duckdb
+
+    path = settings.duckdb_path
+    started = time.monotonic()
+    deadline = started + settings.lock_timeout_seconds
+    delay = _LOCK_RETRY_DELAYS[0]
+    said = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            holder = lock_holder(str(error))
+            if holder is None:
+                raise
+            now = time.monotonic()
+            if now >= deadline:
+                raise WarehouseLockedError(path, now - started, *holder) from None
+            if not said:
+                program, pid = holder
+                who = f"{program} (PID {pid})" if pid is not None else "another process"
+                _log.warning(
+                    f"the DuckDB file {path} is locked by {who}: waiting up to "
+                    f"{settings.lock_timeout_seconds} s (LEADSCORE_LOCK_TIMEOUT_SECONDS)"
+                )
+                said = True
+            time.sleep(min(delay, max(deadline - now, 0.0)))
+            delay = min(delay * 2, _LOCK_RETRY_DELAYS[1])
+
+
 @contextmanager
 def connect(settings: Settings, *, read_only: bool = False) -> Iterator[WarehouseConnection]:
     """Open the configured warehouse; the connection is closed when the block ends.
@@ -578,18 +653,22 @@ def connect(settings: Settings, *, read_only: bool = False) -> Iterator[Warehous
             yield WarehouseConnection("spark", session, staging_dir=spark.dir / "staging")
         return
     if settings.target == "duckdb":
-        import duckdb
-
         if read_only and not settings.duckdb_path.exists():
             raise FileNotFoundError(
                 f"no warehouse at {settings.duckdb_path}; run `leadscore run` first"
             )
+        config = settings.duckdb_config()  # checked: a bad value fails before the file opens
         settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-        raw = duckdb.connect(str(settings.duckdb_path), read_only=read_only)
-        # SET, not connect(config=...): DuckDB refuses a second connection to an open file
-        # with a different configuration.
-        for name, value in settings.duckdb_config().items():
-            raw.execute(f"set {name} = '{value}'")
+        raw = _open_duckdb(settings, read_only=read_only)
+        try:
+            # SET, not connect(config=...): DuckDB refuses a second connection to an open file
+            # with a different configuration. The values are bound as parameters, never
+            # spliced into the statement (and were validated by the settings).
+            for name, value in config.items():
+                raw.execute(f"set {_DUCKDB_SETTINGS[name]} = ?", [value])
+        except BaseException:
+            raw.close()
+            raise
         try:
             yield WarehouseConnection("duckdb", raw)
         finally:

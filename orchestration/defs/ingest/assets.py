@@ -60,6 +60,7 @@ def ingest_landing_files(context: dg.AssetExecutionContext):
             tables=tables,
             log=context.log.info,
             raise_on_failure=False,
+            max_field_bytes=settings.csv_max_field_bytes,
         )
     if report.failed:
         raise IngestFailedError(report)

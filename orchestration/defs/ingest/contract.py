@@ -58,6 +58,17 @@ RAW_CONTRACT: dict[str, tuple[str, ...]] = {
     "crm_owners": ("owner_id", "name", "email", "team", "region"),
 }
 
+# The columns of the raw contract that hold timestamps (ISO 8601; staging parses them). The
+# loader converts a value with a UTC offset (2026-11-20T10:00:00+05:30, -0800, Z) to UTC text
+# (2026-11-20 04:30:00); a value without one is UTC already and stays as it is.
+TIMESTAMP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "crm_companies": ("created_at", "updated_at"),
+    "crm_contacts": ("created_at", "updated_at"),
+    "marketing_events": ("occurred_at",),
+    "crm_deals": ("created_at", "closed_at"),
+    "crm_owners": (),
+}
+
 # Lineage columns the loader adds to every raw row. (_file_id, _source_row) identifies a raw
 # row for good: quarantine and staging models carry it so any row can be traced to its file.
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
