@@ -612,3 +612,241 @@ def test_webhook_redelivery_is_acknowledged_without_reapplying() -> None:
     assert receiver.deliveries == ["d1"]
     assert receiver.received_keys() == ["k1"]
     assert [r.outcome for r in receiver.requests] == ["lost_response", "duplicate"]
+
+
+# -- HubSpot: properties API and batch read / update / create ---------------------------------
+
+HS_PROPERTIES = "/crm/v3/properties/contacts"
+
+
+def test_hubspot_properties_api_lists_creates_and_refuses_duplicates() -> None:
+    with FakeHubSpot(TOKEN, known_properties=set()) as hubspot, client_for(hubspot) as client:
+        listed = client.get(HS_PROPERTIES)
+        missing_group = client.get(f"{HS_PROPERTIES}/groups/leadscore")
+        group = client.post(
+            f"{HS_PROPERTIES}/groups", json={"name": "leadscore", "label": "Lead scoring"}
+        )
+        group_again = client.post(
+            f"{HS_PROPERTIES}/groups", json={"name": "leadscore", "label": "Lead scoring"}
+        )
+        definition = {
+            "name": "leadscore_lead_score",
+            "label": "Lead score",
+            "type": "number",
+            "fieldType": "number",
+            "groupName": "leadscore",
+        }
+        created = client.post(HS_PROPERTIES, json=definition)
+        duplicate = client.post(HS_PROPERTIES, json=definition)
+        bad_field_type = client.post(
+            HS_PROPERTIES, json={**definition, "name": "leadscore_x", "fieldType": "textarea"}
+        )
+        unknown_group = client.post(
+            HS_PROPERTIES, json={**definition, "name": "leadscore_y", "groupName": "nope"}
+        )
+        incomplete = client.post(HS_PROPERTIES, json={"name": "leadscore_z"})
+        one = client.get(f"{HS_PROPERTIES}/leadscore_lead_score")
+        absent = client.get(f"{HS_PROPERTIES}/leadscore_grade")
+        write_known = client.post(
+            HS_UPSERT, json={"inputs": [hs_input("a@example.com", leadscore_lead_score=3)]}
+        )
+        write_unknown = client.post(
+            HS_UPSERT, json={"inputs": [hs_input("a@example.com", leadscore_grade="A")]}
+        )
+
+    names = {p["name"] for p in listed.json()["results"]}
+    assert {"email", "firstname", "hs_object_id"} <= names
+    assert not any(name.startswith("leadscore_") for name in names)
+    assert missing_group.status_code == 404
+    assert missing_group.json()["category"] == "OBJECT_NOT_FOUND"
+    assert group.status_code == 201 and group_again.status_code == 409
+    assert created.status_code == 201
+    assert created.json()["type"] == "number" and created.json()["groupName"] == "leadscore"
+    assert duplicate.status_code == 409
+    assert duplicate.json()["message"] == "Property named 'leadscore_lead_score' already exists."
+    assert bad_field_type.status_code == 400 and unknown_group.status_code == 400
+    assert incomplete.status_code == 400
+    assert "label" in incomplete.json()["message"]
+    assert one.status_code == 200 and absent.status_code == 404
+    assert write_known.status_code == 200
+    assert write_unknown.status_code == 400
+    assert "PROPERTY_DOESNT_EXIST" in write_unknown.json()["message"]
+
+
+def test_hubspot_batch_read_update_and_create_never_create_what_they_should_not() -> None:
+    with FakeHubSpot(TOKEN) as hubspot, client_for(hubspot) as client:
+        known = hubspot.add_contact("known@example.com", firstname="Kim")
+        read = client.post(
+            f"{HS_UPSERT.rsplit('/', 1)[0]}/read",
+            json={
+                "idProperty": "email",
+                "inputs": [{"id": "Known@Example.com"}, {"id": "new@example.com"}],
+                "properties": ["email"],
+            },
+        )
+        update = client.post(
+            "/crm/v3/objects/contacts/batch/update",
+            json={
+                "inputs": [
+                    {"id": known, "properties": {"leadscore_grade": "A"}},
+                    {"id": "99999999", "properties": {"leadscore_grade": "B"}},
+                ]
+            },
+        )
+        by_email = client.post(
+            "/crm/v3/objects/contacts/batch/update",
+            json={
+                "inputs": [
+                    {"id": "known@example.com", "idProperty": "email", "properties": {"x": "1"}}
+                ]
+            },
+        )
+        create = client.post(
+            "/crm/v3/objects/contacts/batch/create",
+            json={"inputs": [{"properties": {"email": "new@example.com", "leadscore_grade": "C"}}]},
+        )
+        conflict = client.post(
+            "/crm/v3/objects/contacts/batch/create",
+            json={
+                "inputs": [
+                    {"properties": {"email": "other@example.com"}},
+                    {"properties": {"email": "known@example.com"}},
+                ]
+            },
+        )
+
+    assert read.status_code == 207
+    assert [r["id"] for r in read.json()["results"]] == [known]
+    assert read.json()["results"][0]["properties"]["email"] == "known@example.com"
+    [error] = read.json()["errors"]
+    assert error["category"] == "OBJECT_NOT_FOUND"
+    assert error["context"] == {"ids": ["new@example.com"]}
+    assert update.status_code == 207
+    assert update.json()["errors"][0]["context"] == {"ids": ["99999999"]}
+    assert hubspot.contacts["known@example.com"]["leadscore_grade"] == "A"
+    assert by_email.status_code == 400
+    assert "non-unique" in by_email.json()["message"]
+    assert create.status_code == 201
+    assert conflict.status_code == 409
+    assert conflict.json()["category"] == "CONFLICT"
+    assert conflict.json()["message"] == f"Contact already exists. Existing ID: {known}"
+    assert set(hubspot.contacts) == {"known@example.com", "new@example.com"}
+    assert hubspot.received_ids() == ["known@example.com", "new@example.com"]
+
+
+# -- Salesforce: describe, query, create, OAuth -------------------------------------------------
+
+SF_API = "/services/data/v60.0"
+SF_TOKEN_PATH = "/services/oauth2/token"
+
+
+def test_salesforce_describe_and_query_find_records_by_external_id(
+    salesforce: FakeSalesforce,
+) -> None:
+    first = salesforce.add_record("Lead", "C-1", LastName="One")
+    salesforce.add_record("Lead", "O'Neil", LastName="Two")
+    with client_for(salesforce) as client:
+        describe = client.get(f"{SF_API}/sobjects/Lead/describe")
+        unknown_object = client.get(f"{SF_API}/sobjects/Widget__c/describe")
+        found = client.get(
+            f"{SF_API}/query",
+            params={
+                "q": "SELECT Id, Leadscore_Id__c FROM Lead "
+                "WHERE Leadscore_Id__c IN ('C-1', 'O\\'Neil', 'C-404')"
+            },
+        )
+        unknown_field = client.get(
+            f"{SF_API}/query", params={"q": "SELECT Id FROM Lead WHERE Bogus__c IN ('x')"}
+        )
+        malformed = client.get(f"{SF_API}/query", params={"q": "SELECT FROM"})
+
+    fields = {f["name"]: f for f in describe.json()["fields"]}
+    assert describe.status_code == 200 and describe.json()["name"] == "Lead"
+    assert fields["Leadscore_Id__c"]["externalId"] is True
+    assert fields["Lead_Score__c"]["updateable"] is True
+    assert fields["Id"]["updateable"] is False
+    assert unknown_object.status_code == 404
+    assert found.status_code == 200
+    body = found.json()
+    assert (body["totalSize"], body["done"]) == (2, True)
+    assert {(r["Id"], r["Leadscore_Id__c"]) for r in body["records"]} == {
+        (first, "C-1"),
+        (salesforce.records[("Lead", "O'Neil")]["Id"], "O'Neil"),
+    }
+    assert body["records"][0]["attributes"]["type"] == "Lead"
+    assert unknown_field.status_code == 400
+    assert unknown_field.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert malformed.json()[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_salesforce_create_refuses_an_existing_external_id_per_record(
+    salesforce: FakeSalesforce,
+) -> None:
+    salesforce.add_record("Lead", "C-1")
+    with client_for(salesforce) as client:
+        response = client.post(
+            f"{SF_API}/composite/sobjects",
+            json={"allOrNone": False, "records": [lead("C-2", LastName="New"), lead("C-1")]},
+        )
+    created, duplicate = response.json()
+    assert response.status_code == 200
+    assert created["success"] is True and created["id"].startswith("00Q")
+    assert duplicate["success"] is False
+    assert duplicate["errors"][0]["statusCode"] == "DUPLICATE_VALUE"
+    assert {key for (_, key) in salesforce.records} == {"C-1", "C-2"}
+
+
+def test_salesforce_oauth_token_endpoint_and_sessions_that_expire() -> None:
+    with FakeSalesforce(
+        None,
+        client_id="cid",
+        client_secret="csecret",
+        refresh_token="rtoken",
+        token_lifetime_calls=1,
+    ) as salesforce:
+
+        def token(**form: str) -> httpx.Response:
+            return httpx.post(salesforce.base_url + SF_TOKEN_PATH, data=form)
+
+        good = token(
+            grant_type="refresh_token", client_id="cid", client_secret="csecret",
+            refresh_token="rtoken",
+        )  # fmt: skip
+        revoked = token(
+            grant_type="refresh_token", client_id="cid", client_secret="csecret",
+            refresh_token="old",
+        )  # fmt: skip
+        wrong_client = token(grant_type="refresh_token", client_id="x", refresh_token="rtoken")
+        wrong_secret = token(
+            grant_type="refresh_token", client_id="cid", client_secret="no",
+            refresh_token="rtoken",
+        )  # fmt: skip
+        password = token(grant_type="password", client_id="cid")
+        no_credentials_flow = token(
+            grant_type="client_credentials", client_id="cid", client_secret="csecret"
+        )
+        access = good.json()["access_token"]
+        describe = f"{salesforce.base_url}{SF_API}/sobjects/Lead/describe"
+        headers = {"Authorization": f"Bearer {access}"}
+        first = httpx.get(describe, headers=headers)
+        expired = httpx.get(describe, headers=headers)
+
+    assert good.status_code == 200
+    assert good.json()["token_type"] == "Bearer"
+    assert good.json()["instance_url"] == salesforce.base_url
+    assert {"access_token", "issued_at", "signature", "id"} <= set(good.json())
+    for response, error in (
+        (revoked, "invalid_grant"),
+        (wrong_client, "invalid_client_id"),
+        (wrong_secret, "invalid_client"),
+        (password, "unsupported_grant_type"),
+        (no_credentials_flow, "invalid_grant"),
+    ):
+        assert response.status_code == 400
+        assert response.json()["error"] == error
+    assert first.status_code == 200
+    assert expired.status_code == 401
+    assert expired.json() == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
+    assert salesforce.tokens_issued == ["refresh_token"]

@@ -88,6 +88,24 @@ def hubspot_env(server: FakeHubSpot) -> dict[str, str]:
     return {"LEADSCORE_HUBSPOT_TOKEN": TOKEN, "LEADSCORE_HUBSPOT_BASE_URL": server.base_url}
 
 
+def payload_properties(settings: Settings) -> set[str]:
+    """The HubSpot properties the payload sends (its columns but the key)."""
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        result = conn.execute("select * from sync.sync_hubspot__contacts limit 0")
+        return {c[0] for c in result.description} - {"sync_key"}
+
+
+def fake_hubspot(settings: Settings, token: str = TOKEN, **kwargs) -> FakeHubSpot:
+    """A HubSpot account whose leadscore_* properties exist (as `leadscore hubspot-setup`
+    leaves it), so the sync's preflight passes."""
+    return FakeHubSpot(token, known_properties=payload_properties(settings), **kwargs)
+
+
+def posts(server) -> list:
+    """The writes a fake received (the preflight's GET left out)."""
+    return [r for r in server.requests if r.method in ("POST", "PATCH")]
+
+
 def ledger(settings: Settings, destination: str) -> dict[str, str]:
     rows = query(
         settings,
@@ -120,11 +138,12 @@ def test_second_run_sends_nothing_and_a_weight_change_sends_exactly_the_changed_
     project: ProjectCopy,
 ):
     settings = built_copy(project)
+    set_destination(settings, "hubspot", sync_mode="upsert")  # the fake starts empty
     before = payload(settings, "sync_hubspot__contacts")
     valid = {key for key in before if key and EMAIL.match(key)}
     assert 900 < len(valid) < len(before)  # the generator writes some invalid emails
 
-    with FakeHubSpot(TOKEN) as hubspot:
+    with fake_hubspot(settings) as hubspot:
         env = hubspot_env(hubspot)
         first = run_sync("hubspot", settings, env=env, policy=FAST)
         assert first.rows_acknowledged == len(valid)
@@ -135,7 +154,7 @@ def test_second_run_sends_nothing_and_a_weight_change_sends_exactly_the_changed_
             assert {name: hubspot.contacts[key][name] for name in before[key]} == as_hubspot(
                 before[key]
             )
-        assert all(len(r.body["inputs"]) <= 100 for r in hubspot.requests)
+        assert all(len(r.body["inputs"]) <= 100 for r in posts(hubspot))
 
         calls = len(hubspot.requests)
         second = run_sync("hubspot", settings, env=env, policy=FAST)
@@ -159,7 +178,12 @@ def test_second_run_sends_nothing_and_a_weight_change_sends_exactly_the_changed_
         assert 0 < len(expected) < len(valid)
 
         third = run_sync("hubspot", settings, env=env, policy=FAST)
-        sent = [i["id"] for r in hubspot.requests[calls:] for i in r.body["inputs"]]
+        sent = [
+            i["id"]
+            for r in hubspot.requests[calls:]
+            if r.method == "POST"
+            for i in r.body["inputs"]
+        ]
         assert sorted(sent) == sorted(expected)
         assert third.rows_changed == len(expected)
         for key in expected:
@@ -186,8 +210,9 @@ def test_dry_run_counts_and_samples_without_sending_or_touching_the_ledger(wh: S
 
 
 def test_429_with_retry_after_and_5xx_are_retried_and_nothing_is_lost(wh: Settings):
+    set_destination(wh, "hubspot", sync_mode="upsert")
     delays: list[float] = []
-    with FakeHubSpot(TOKEN) as hubspot:
+    with fake_hubspot(wh) as hubspot:
         hubspot.fail_next(429, retry_after="3")
         hubspot.fail_next(503)
         hubspot.fail_next_with_timeout()
@@ -195,7 +220,8 @@ def test_429_with_retry_after_and_5xx_are_retried_and_nothing_is_lost(wh: Settin
         assert delays[0] == 3.0  # Retry-After honoured
         assert len(delays) == 3 and all(d <= 0.01 for d in delays[1:])  # then back-off
         assert report.status == "partial"  # invalid emails were not sent
-        assert report.api_calls == 3 + (report.rows_sent + 99) // 100
+        # the three failed attempts, the preflight's property list, one call per batch
+        assert report.api_calls == 3 + 1 + (report.rows_sent + 99) // 100
         assert set(hubspot.contacts) == set(ledger(wh, "hubspot"))
         assert report.rows_acknowledged == len(hubspot.contacts)
 
@@ -216,6 +242,9 @@ def test_per_record_errors_are_logged_and_retried_on_later_runs(wh: Settings):
     rows = payload(wh, "sync_salesforce__leads")
     hot = {key for key, row in rows.items() if row["segment__c"] == "Enterprise Hot"}
     assert 0 < len(hot) < len(rows)
+    # The Salesforce org starts empty (upsert creates the Leads); this test is about retries,
+    # so no rejection threshold stops the runs.
+    set_destination(wh, "salesforce", sync_mode="upsert", max_rejected_share=1.0)
     with FakeSalesforce(
         TOKEN,
         max_text_length=100_000,
@@ -227,7 +256,7 @@ def test_per_record_errors_are_logged_and_retried_on_later_runs(wh: Settings):
         }
         first = run_sync("salesforce", wh, env=env, policy=FAST)
         assert (first.rows_rejected, first.rows_acknowledged) == (len(hot), len(rows) - len(hot))
-        assert all(len(r.body["records"]) <= 200 for r in salesforce.requests)
+        assert all(len(r.body["records"]) <= 200 for r in posts(salesforce))
         logged = query(
             wh,
             "select sync_key, error from sync.sync_row_log where outcome = 'rejected'",
@@ -368,28 +397,35 @@ def set_destination(settings: Settings, destination: str, **values: object) -> N
 
 
 def test_hubspot_can_match_by_a_unique_custom_property_instead_of_email(wh: Settings):
-    set_destination(wh, "hubspot", match_key="external_id", id_property="leadscore_contact_id")
+    set_destination(
+        wh,
+        "hubspot",
+        match_key="external_id",
+        id_property="leadscore_contact_id",
+        sync_mode="upsert",
+    )
     rows = payload(wh, "sync_hubspot__contacts")
     contact_ids = {c for (c,) in query(wh, "select contact_id from marts.dim_leads")}
     assert set(rows) == contact_ids  # the key is now the warehouse's contact id
-    with FakeHubSpot(TOKEN, unique_properties={"email", "leadscore_contact_id"}) as hubspot:
+    with fake_hubspot(wh, unique_properties={"email", "leadscore_contact_id"}) as hubspot:
         report = run_sync("hubspot", wh, env=hubspot_env(hubspot), policy=FAST)
         assert report.rows_invalid == 0  # leads without a valid email can be matched now
         assert set(hubspot.contacts) == contact_ids
-        assert {i["idProperty"] for r in hubspot.requests for i in r.body["inputs"]} == {
+        assert {i["idProperty"] for r in posts(hubspot) for i in r.body["inputs"]} == {
             "leadscore_contact_id"
         }
 
 
 def test_the_rate_limit_in_the_seed_spaces_the_calls(wh: Settings):
-    set_destination(wh, "hubspot", batch_size=50, max_requests_per_10s=4)
+    set_destination(wh, "hubspot", batch_size=50, max_requests_per_10s=4, sync_mode="upsert")
     waits: list[float] = []
-    with FakeHubSpot(TOKEN) as hubspot:
+    with fake_hubspot(wh) as hubspot:
         report = run_sync("hubspot", wh, env=hubspot_env(hubspot), policy=FAST, sleep=waits.append)
-        assert all(len(r.body["inputs"]) <= 50 for r in hubspot.requests)
-    # 20 calls at 4 per 10 s: every call after the first four waits for a slot.
-    assert report.api_calls == 20
-    assert len(waits) == 16 and all(0 < wait <= 10 for wait in waits)
+        assert all(len(r.body["inputs"]) <= 50 for r in posts(hubspot))
+    # 21 calls (the preflight's property list and 20 batches) at 4 per 10 s: every call after
+    # the first four waits for a slot.
+    assert report.api_calls == 21
+    assert len(waits) == 17 and all(0 < wait <= 10 for wait in waits)
 
 
 def test_rate_limiter_allows_max_calls_per_window():
@@ -439,7 +475,8 @@ def test_a_destination_failing_30_percent_of_calls_converges_to_exactly_the_payl
     rows = payload(wh, "sync_hubspot__contacts")
     valid = {key for key in rows if key and EMAIL.match(key)}
     policy = RetryPolicy(max_attempts=3, base_delay=0.0005, max_delay=0.002)
-    with FakeHubSpot(TOKEN, failure_rate=0.3, lost_response_rate=0.1, seed=3) as hubspot:
+    set_destination(wh, "hubspot", sync_mode="upsert")
+    with fake_hubspot(wh, failure_rate=0.3, lost_response_rate=0.1, seed=3) as hubspot:
         env = hubspot_env(hubspot)
         runs = []
         for _ in range(30):
@@ -496,7 +533,8 @@ def test_a_sync_killed_mid_run_loses_nothing_and_the_ledger_matches_the_destinat
 ):
     rows = payload(wh, "sync_hubspot__contacts")
     valid = {key for key in rows if key and EMAIL.match(key)}
-    with FakeHubSpot(TOKEN, delay_seconds=0.3) as hubspot:
+    set_destination(wh, "hubspot", sync_mode="upsert")
+    with fake_hubspot(wh, delay_seconds=0.3) as hubspot:
         env = hubspot_env(hubspot)
         process = _sync_process(wh, env)
         killable.append(process)
@@ -539,6 +577,7 @@ def test_dagster_syncs_each_configured_destination_with_metadata_and_skips_the_o
 
     for name in (
         "LEADSCORE_SALESFORCE_TOKEN",
+        "LEADSCORE_SALESFORCE_CLIENT_ID",
         "LEADSCORE_WEBHOOK_URL",
         "LEADSCORE_SYNC_PG_CONNINFO",
     ):
@@ -546,8 +585,9 @@ def test_dagster_syncs_each_configured_destination_with_metadata_and_skips_the_o
     for name, value in wh.dbt_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LEADSCORE_DATA_DIR", str(wh.data_dir))
+    set_destination(wh, "hubspot", sync_mode="upsert")
 
-    with FakeHubSpot(TOKEN) as hubspot:
+    with fake_hubspot(wh) as hubspot:
         for name, value in hubspot_env(hubspot).items():
             monkeypatch.setenv(name, value)
         results = [

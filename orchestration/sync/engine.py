@@ -16,7 +16,13 @@ that knows how to send one batch and how its API reports errors. The engine owns
   so sending the same values twice leaves the same state. Rejected rows keep their old ledger
   entry (or none), so later runs retry them.
 * **History.** ``sync_runs`` (one row per run) and ``sync_row_log`` (one row per row sent,
-  rejected or invalid, with the error) sit next to the payload models for BI.
+  rejected, refused or invalid, with the error) sit next to the payload models for BI.
+* **Guards.** Only the scores of the current as-of date are sent: a payload scored for a past
+  date (a backfill, a calibration snapshot, a backtest) is skipped with the reason unless the
+  run explicitly allows it (``allow_past_as_of``). Destinations that can check their fields
+  first (HubSpot, Salesforce) do so once before the first batch and stop with one message
+  naming what is missing. A run whose share of rejected and invalid rows passes the
+  destination's ``max_rejected_share`` is recorded and then fails.
 
 Log lines carry counts only: keys can be email addresses and API error messages can quote
 them, so those go to ``sync_row_log`` in the warehouse, never to the log.
@@ -26,12 +32,13 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -61,11 +68,26 @@ class RetryableError(Exception):
 
 
 class BatchRejectedError(Exception):
-    """The destination refused the whole batch (a 4xx): split it to find the rows at fault."""
+    """The destination refused the whole batch (a 4xx): split it to find the rows at fault.
+    ``code`` names the kind of error (status and the API's error code) without the message,
+    which may quote personal data."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class DestinationError(Exception):
     """The sync cannot go on: bad credentials, misconfiguration, or retries exhausted."""
+
+
+class PreflightError(DestinationError):
+    """The destination lacks fields the payload sends (found before any batch was sent)."""
+
+
+class SyncThresholdError(DestinationError):
+    """More rows were rejected or invalid than the destination's ``max_rejected_share``
+    allows. Raised after the run and its acknowledged rows were recorded."""
 
 
 class SyncStateUnsupportedError(DestinationError):
@@ -94,8 +116,16 @@ class SyncRecord:
 
 @dataclass(frozen=True)
 class Rejection:
+    """A row the destination did not take. ``code`` is the kind of error for summaries (an
+    API error code, never a message that may quote personal data). ``refused`` marks a row
+    the sync mode refuses by design (an update of a record the destination does not have, an
+    insert of one it has): it is logged with the reason, counts as neither acknowledged nor
+    failed, and is sent again only when its values change (or by a full resync)."""
+
     key: str
     error: str
+    code: str | None = None
+    refused: bool = False
 
 
 class Destination:
@@ -105,9 +135,20 @@ class Destination:
     name: str = "destination"
     max_batch_size: int = 100
     supports_delete: bool = False
+    # True when ``preflight`` calls the destination (then once per run, before the first batch).
+    has_preflight: bool = False
+    # True when the adapter reports each HTTP request itself through ``on_request`` (one
+    # batch may take more than one request); otherwise the engine counts one per call.
+    counts_own_requests: bool = False
+    # Set by the engine: wait for the rate limiter and count the call.
+    on_request: Callable[[], None] | None = None
 
     def prepare(self, schema: pa.Schema) -> None:
         """Called once per run before the first batch, with the payload's columns."""
+
+    def preflight(self) -> None:
+        """Check that the destination has every field the payload sends; raise
+        PreflightError naming what is missing and how to create it."""
 
     def validate(self, record: SyncRecord) -> str | None:
         """Why the row cannot be sent (e.g. the key is not an email address), or None."""
@@ -176,6 +217,49 @@ class SyncOptions:
     batch_size: int | None = None
     sample_size: int = 5
     unhashed: tuple[str, ...] = ()
+    # The scoring dates that count as current (see ``current_as_of_dates``); None: no check.
+    current_dates: frozenset[date] | None = None
+    # How the current dates were decided, for the skip message.
+    current_note: str = ""
+    # Send a payload scored for another date anyway (a deliberate choice).
+    allow_past_as_of: bool = False
+    # Fail the run above this share of rejected + invalid rows; None: never.
+    max_rejected_share: float | None = None
+
+
+AS_OF_ENV = "LEADSCORE_AS_OF_DATE"
+
+
+def current_as_of_dates(
+    env: Mapping[str, str], now: datetime, run_started_at: datetime | None = None
+) -> tuple[frozenset[date], str]:
+    """The scoring dates a sync may send, and a note saying why.
+
+    Current is today in UTC, and the day before when the run started then (a refresh that
+    crosses midnight scored the day it started). ``LEADSCORE_AS_OF_DATE`` pins the scoring
+    date of a run; it counts as current only when it is not before the day the run started:
+    a past value is exactly how the README backfills a calibration snapshot
+    (``LEADSCORE_AS_OF_DATE=$(date -u -d '-90 days' +%F) leadscore run``), which must not
+    overwrite the destinations with 90-day-old scores."""
+    now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    started = run_started_at or now
+    started = started.astimezone(UTC) if started.tzinfo else started.replace(tzinfo=UTC)
+    today = now.date()
+    first = started.date() if timedelta(0) <= today - started.date() <= timedelta(days=1) else today
+    dates = {first, today}
+    note = f"today in UTC ({today.isoformat()})"
+    pinned = (env.get(AS_OF_ENV) or "").strip()
+    if pinned:
+        try:
+            pinned_date = date.fromisoformat(pinned)
+        except ValueError:
+            pinned_date = None
+        if pinned_date is not None and pinned_date >= first:
+            dates.add(pinned_date)
+            note += f" or {AS_OF_ENV} ({pinned_date.isoformat()})"
+        else:
+            note += f"; {AS_OF_ENV}={pinned} is in the past, so it is a backfill"
+    return frozenset(dates), note
 
 
 @dataclass
@@ -193,10 +277,15 @@ class SyncReport:
     rows_sent: int = 0
     rows_acknowledged: int = 0
     rows_rejected: int = 0
+    rows_refused: int = 0
     rows_deferred: int = 0
     api_calls: int = 0
     duration_seconds: float = 0.0
     error: str | None = None
+    as_of_date: date | None = None
+    skip_reason: str | None = None
+    # The most frequent kinds of rejected and invalid rows, with counts (no personal data).
+    reasons: list[tuple[str, int]] = field(default_factory=list)
     sample: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -204,7 +293,12 @@ class SyncReport:
         """Rows that should have reached the destination and did not (yet)."""
         return self.rows_rejected + self.rows_invalid + self.rows_deferred
 
+    def reasons_text(self, limit: int = 3) -> str:
+        return "; ".join(f"{reason} ({n:,})" for reason, n in self.reasons[:limit])
+
     def summary(self) -> str:
+        if self.status == "skipped":
+            return f"{self.destination}: skipped: {self.skip_reason}"
         if self.mode == "dry_run":
             return (
                 f"{self.destination} (dry run): would add {self.rows_added:,}, change "
@@ -215,10 +309,19 @@ class SyncReport:
             f"{self.destination}: sent {self.rows_sent:,} ({self.rows_added:,} added, "
             f"{self.rows_changed:,} changed), {self.rows_unchanged:,} unchanged, "
             f"{self.rows_acknowledged:,} acknowledged, {self.rows_rejected:,} rejected, "
-            f"{self.rows_invalid:,} invalid, {self.rows_deferred:,} deferred, "
-            f"{self.rows_removed:,} removed; {self.api_calls:,} calls in "
-            f"{self.duration_seconds:.1f}s"
+            f"{self.rows_refused:,} refused, {self.rows_invalid:,} invalid, "
+            f"{self.rows_deferred:,} deferred, {self.rows_removed:,} removed; "
+            f"{self.api_calls:,} calls in {self.duration_seconds:.1f}s"
+            + (f"; first reasons: {self.reasons_text()}" if self.reasons else "")
         )
+
+
+_NUMBERS = re.compile(r"\d+")
+
+
+def _reason_kind(reason: str) -> str:
+    """An invalid-row reason without its numbers, so equal reasons group together."""
+    return _NUMBERS.sub("N", reason)
 
 
 def mask_key(key: str | None) -> str | None:
@@ -264,7 +367,23 @@ def ensure_sync_tables(conn: WarehouseConnection, schema: str) -> None:
         "duration_seconds double precision, rows_total bigint, rows_added bigint, "
         "rows_changed bigint, rows_unchanged bigint, rows_removed bigint, "
         "rows_invalid bigint, rows_sent bigint, rows_acknowledged bigint, "
-        "rows_rejected bigint, rows_deferred bigint, api_calls bigint, error varchar)"
+        "rows_rejected bigint, rows_deferred bigint, api_calls bigint, error varchar, "
+        "rows_refused bigint, as_of_date date, skip_reason varchar)"
+    )
+    # Columns added after the first release: tables created earlier get them here.
+    present = set(conn.table_columns(schema, RUNS_TABLE))
+    conn.add_columns(
+        schema,
+        RUNS_TABLE,
+        [
+            (name, kind)
+            for name, kind in (
+                ("rows_refused", "bigint"),
+                ("as_of_date", "date"),
+                ("skip_reason", "varchar"),
+            )
+            if name not in present
+        ],
     )
     conn.execute(
         f"create table if not exists {s}.{ROW_LOG_TABLE} ("
@@ -308,6 +427,9 @@ class SyncEngine:
         self._rng = random.Random(seed)
         self._s = quote_ident(schema)
         self.payload = f"{self._s}.{quote_ident(payload_table)}"
+        self._report: SyncReport | None = None
+        self._reasons: Counter[str] = Counter()
+        destination.on_request = self._count_request
 
     # -- public -----------------------------------------------------------------------------
 
@@ -318,12 +440,19 @@ class SyncEngine:
             else ("full_resync" if self.options.full_resync else "incremental")
         )
         report = SyncReport(self.destination.name, uuid.uuid4().hex, mode)
+        self._report = report
         started = time.monotonic()
         started_at = _utcnow()
         ensure_sync_tables(self.conn, self.schema)
         self._start_run(report, started_at)
         try:
-            self._run(report)
+            skip_reason = self._as_of_skip_reason(report)
+            if skip_reason is None:
+                self._run(report)
+            else:
+                report.status = "skipped"
+                report.skip_reason = skip_reason
+                self.log.warning(report.summary())
         except BaseException as error:
             report.status = "failed"
             report.error = f"{type(error).__name__}: {error}"[:2000]
@@ -385,18 +514,129 @@ class SyncEngine:
             f"{name}: {len(valid):,} rows to send ({report.rows_added:,} added, "
             f"{report.rows_changed:,} changed), {report.rows_unchanged:,} unchanged"
         )
+        if valid and self.destination.has_preflight:
+            try:
+                self._call(report, self.destination.preflight)
+            except DestinationError as error:
+                report.rows_deferred = len(valid)
+                self.log.error(f"{name}: stopped before sending: {error}")
+                raise
         self._send_all(report, valid)
         if report.error is None and removed:
             self._remove(report, removed)
+        counted_invalid = self._new_invalid(report.run_id, invalid)
+        for reason in counted_invalid:
+            self._reasons[f"invalid: {_reason_kind(reason)}"] += 1
+        report.reasons = self._reasons.most_common()
         if report.error is not None:
             report.status = "failed"
         elif report.rows_rejected or report.rows_invalid:
             report.status = "partial"
         else:
             report.status = "success"
+        if report.error is None:
+            self._check_threshold(report, len(counted_invalid))
         self.log.info(report.summary())
         if report.error is not None:
             raise DestinationError(report.error)
+
+    # -- guards -----------------------------------------------------------------------------
+
+    def _as_of_column(self) -> str | None:
+        """The payload's scoring date: the date column among ``meta.sync.unhashed``."""
+        if not self.options.unhashed:
+            return None
+        schema = self.conn.fetch_arrow(f"select * from {self.payload} limit 0").schema
+        for name in self.options.unhashed:
+            index = schema.get_field_index(name)
+            if index >= 0 and (
+                pa.types.is_date(schema.field(index).type)
+                or pa.types.is_timestamp(schema.field(index).type)
+            ):
+                return name
+        return None
+
+    def _as_of_skip_reason(self, report: SyncReport) -> str | None:
+        """Why this payload must not be sent (its scores are not of the current date), or
+        None. Runs before anything is diffed or sent."""
+        if self.options.current_dates is None:
+            return None
+        columns = self.conn.table_columns(self.schema, self.payload_table)
+        if not columns:
+            return None  # _run reports the missing model
+        column = self._as_of_column()
+        if column is None:
+            if self.options.allow_past_as_of:
+                return None
+            return (
+                f"cannot tell which date the scores of {self.payload} are for: list its "
+                "scoring date column in the model's meta.sync.unhashed (or allow past "
+                "as-of dates explicitly)"
+            )
+        low, high = self.conn.fetchall(
+            f"select min({quote_ident(column)}), max({quote_ident(column)}) from {self.payload}"
+        )[0]
+        if high is None:
+            return None  # an empty payload sends nothing
+        low, high = (v.date() if isinstance(v, datetime) else v for v in (low, high))
+        report.as_of_date = high
+        if self.options.allow_past_as_of:
+            if high not in self.options.current_dates:
+                self.log.warning(
+                    f"{self.destination.name}: sending scores as of {high.isoformat()}, not "
+                    f"the current date ({self.options.current_note}), because past as-of "
+                    "dates are allowed for this run"
+                )
+            return None
+        if low != high:
+            return (
+                f"the payload mixes scoring dates ({low.isoformat()} to {high.isoformat()}); "
+                "nothing is sent until a refresh scores every lead for today"
+            )
+        if high in self.options.current_dates:
+            return None
+        return (
+            f"the scores are as of {high.isoformat()}, not the current date "
+            f"({self.options.current_note}): a run for a past date (backfill, calibration, "
+            "backtest) never syncs. The next refresh for today syncs; to send these scores "
+            "anyway pass --allow-past-as-of to `leadscore sync` (Dagster: run config "
+            "allow_past_as_of: true on the sync assets)"
+        )
+
+    def _new_invalid(self, run_id: str, invalid: Sequence[tuple[SyncRecord, str]]) -> list[str]:
+        """The reasons of the invalid rows an earlier run did not already report with the same
+        key and values: those are a known, unchanged problem, still logged every run but not
+        counted again against max_rejected_share."""
+        if not invalid:
+            return []
+        known = {
+            (key, payload_hash)
+            for key, payload_hash in self.conn.fetchall(
+                f"select distinct sync_key, payload_hash from {self._s}.{ROW_LOG_TABLE} "
+                f"where destination = {self._literal()} and outcome = 'invalid' "
+                f"and run_id <> {self.conn.placeholder}",
+                [run_id],
+            )
+        }
+        return [reason for r, reason in invalid if (r.key, r.payload_hash) not in known]
+
+    def _check_threshold(self, report: SyncReport, counted_invalid: int) -> None:
+        limit = self.options.max_rejected_share
+        attempted = report.rows_sent + counted_invalid
+        failed = report.rows_rejected + counted_invalid
+        if limit is None or not attempted or failed / attempted <= limit:
+            return
+        report.status = "failed"
+        report.error = (
+            f"{report.destination}: {failed:,} of {attempted:,} rows failed "
+            f"({failed / attempted:.1%}: {report.rows_rejected:,} rejected by the destination, "
+            f"{counted_invalid:,} newly invalid), more than max_rejected_share "
+            f"{limit:.0%} of the sync_destinations seed; first reasons: "
+            f"{report.reasons_text()}. The acknowledged rows were recorded; the error of each "
+            f"row is in {self.schema}.{ROW_LOG_TABLE} (run {report.run_id})"
+        )
+        self.log.error(report.error)
+        raise SyncThresholdError(report.error)
 
     def _payload_columns(self) -> list[str]:
         columns = self.conn.table_columns(self.schema, self.payload_table)
@@ -511,26 +751,37 @@ class SyncEngine:
                 )
                 next_progress = done / total + 0.1
 
-    def _deliver(self, report: SyncReport, batch: Sequence[SyncRecord]) -> dict[str, str]:
+    def _deliver(self, report: SyncReport, batch: Sequence[SyncRecord]) -> dict[str, Rejection]:
         """Send a batch; a batch refused as a whole is split until the bad rows stand alone."""
         try:
             rejections = self._call(report, lambda: self.destination.send(batch))
         except BatchRejectedError as error:
             if len(batch) == 1:
-                return {batch[0].key: str(error)[:2000]}
+                code = error.code or "rejected"
+                return {batch[0].key: Rejection(batch[0].key, str(error)[:2000], code)}
             middle = len(batch) // 2
             return {
                 **self._deliver(report, batch[:middle]),
                 **self._deliver(report, batch[middle:]),
             }
         sent = {record.key for record in batch}
-        return {r.key: r.error[:2000] for r in rejections if r.key in sent}
+        return {
+            r.key: Rejection(r.key, r.error[:2000], r.code, r.refused)
+            for r in rejections
+            if r.key in sent
+        }
+
+    def _count_request(self) -> None:
+        """One request to the destination: wait for the rate limiter, count it."""
+        self.limiter.acquire()
+        if self._report is not None:
+            self._report.api_calls += 1
 
     def _call(self, report: SyncReport, call: Callable[[], Any]) -> Any:
         name = self.destination.name
         for attempt in range(1, self.policy.max_attempts + 1):
-            self.limiter.acquire()
-            report.api_calls += 1
+            if not self.destination.counts_own_requests:
+                self._count_request()
             try:
                 return call()
             except RetryableError as error:
@@ -573,19 +824,33 @@ class SyncEngine:
     # -- warehouse bookkeeping --------------------------------------------------------------
 
     def _commit(
-        self, report: SyncReport, batch: Sequence[SyncRecord], rejected: Mapping[str, str]
+        self, report: SyncReport, batch: Sequence[SyncRecord], outcomes: Mapping[str, Rejection]
     ) -> None:
-        """Advance the ledger for the acknowledged rows and log every row, atomically."""
+        """Advance the ledger for the acknowledged and refused rows and log every row,
+        atomically. Refused rows (the sync mode's choice, e.g. an update of a record the
+        destination does not have) enter the ledger too, so they are sent again only when
+        their values change; rejected rows keep their old entry and are retried."""
         now = _utcnow()
+        rejected = {key: r for key, r in outcomes.items() if not r.refused}
+        refused = {key: r for key, r in outcomes.items() if r.refused}
         acknowledged = [r for r in batch if r.key not in rejected]
-        report.rows_acknowledged += len(acknowledged)
+        report.rows_acknowledged += len(acknowledged) - len(refused)
         report.rows_rejected += len(rejected)
+        report.rows_refused += len(refused)
+        for rejection in rejected.values():
+            self._reasons[rejection.code or "rejected"] += 1
+
+        def outcome(key: str) -> str:
+            if key in rejected:
+                return "rejected"
+            return "refused" if key in refused else "acknowledged"
+
         log_rows = [
             (
                 r.key,
                 r.change,
-                "rejected" if r.key in rejected else "acknowledged",
-                rejected.get(r.key),
+                outcome(r.key),
+                outcomes[r.key].error if r.key in outcomes else None,
                 r.payload_hash,
             )
             for r in batch
@@ -622,6 +887,12 @@ class SyncEngine:
                 f"{name}: the destination rejected {len(rejected):,} rows of a batch of "
                 f"{len(batch):,} (errors per row in {self.schema}.{ROW_LOG_TABLE}); they are "
                 "retried on the next run"
+            )
+        if refused:
+            self.log.info(
+                f"{name}: {len(refused):,} rows of a batch of {len(batch):,} were refused by "
+                f"the sync mode (reasons per row in {self.schema}.{ROW_LOG_TABLE}); they are "
+                "sent again when their values change"
             )
 
     def _forget(self, report: SyncReport, keys: Sequence[str]) -> None:
@@ -693,6 +964,9 @@ class SyncEngine:
             "rows_deferred": report.rows_deferred,
             "api_calls": report.api_calls,
             "error": report.error,
+            "rows_refused": report.rows_refused,
+            "as_of_date": report.as_of_date,
+            "skip_reason": report.skip_reason,
         }
         assignments = ", ".join(f"{name} = {ph}" for name in fields)
         self.conn.execute(

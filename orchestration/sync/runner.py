@@ -1,6 +1,10 @@
 """Run one destination's sync: read its row of the ``sync_destinations`` seed, build its
 adapter from environment variables, and let the engine diff and send the payload model.
-Used by the Dagster sync assets and by ``leadscore sync``."""
+Used by the Dagster sync assets and by ``leadscore sync``.
+
+Only the scores of the current as-of date leave the warehouse: the engine compares the
+payload's scoring date with today (UTC) and skips a run for a past date unless
+``allow_past_as_of`` is set (see ``engine.current_as_of_dates``)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +33,7 @@ from orchestration.sync.destinations import (
     HubSpotDestination,
     NotConfiguredError,
     PostgresDestination,
+    SalesforceAuth,
     SalesforceDestination,
     SyncConfigError,
     WebhookDestination,
@@ -39,6 +45,7 @@ from orchestration.sync.engine import (
     SyncEngine,
     SyncOptions,
     SyncReport,
+    current_as_of_dates,
 )
 
 
@@ -50,6 +57,8 @@ class DestinationSpec:
     description: str
     # Environment variables the destination needs; none means it always runs.
     required_env: tuple[str, ...] = ()
+    # Alternative credentials: one of these sets of variables must be complete as well.
+    one_of_env: tuple[tuple[str, ...], ...] = ()
 
 
 DESTINATIONS: dict[str, DestinationSpec] = {
@@ -66,17 +75,25 @@ DESTINATIONS: dict[str, DestinationSpec] = {
             "hubspot",
             "sync_hubspot__contacts",
             "hubspot",
-            "Leadscore properties of HubSpot contacts, batch upsert (100 per call). Needs "
-            "LEADSCORE_HUBSPOT_TOKEN (a private-app token).",
+            "Leadscore properties of HubSpot contacts, 100 per call, in the seed's sync mode "
+            "(default update: only contacts HubSpot has). Needs LEADSCORE_HUBSPOT_TOKEN (a "
+            "private-app token); `leadscore hubspot-setup` creates the properties.",
             ("LEADSCORE_HUBSPOT_TOKEN",),
         ),
         DestinationSpec(
             "salesforce",
             "sync_salesforce__leads",
             "salesforce",
-            "Leadscore fields of Salesforce Leads, sObject Collections upsert (200 per call). "
-            "Needs LEADSCORE_SALESFORCE_INSTANCE_URL and LEADSCORE_SALESFORCE_TOKEN.",
-            ("LEADSCORE_SALESFORCE_INSTANCE_URL", "LEADSCORE_SALESFORCE_TOKEN"),
+            "Leadscore fields of Salesforce Leads, sObject Collections (200 per call), in the "
+            "seed's sync mode (default update: only Leads Salesforce has). Needs "
+            "LEADSCORE_SALESFORCE_INSTANCE_URL and OAuth: LEADSCORE_SALESFORCE_CLIENT_ID, "
+            "_CLIENT_SECRET and _REFRESH_TOKEN (or an access token in "
+            "LEADSCORE_SALESFORCE_TOKEN).",
+            ("LEADSCORE_SALESFORCE_INSTANCE_URL",),
+            (
+                ("LEADSCORE_SALESFORCE_CLIENT_ID", "LEADSCORE_SALESFORCE_CLIENT_SECRET"),
+                ("LEADSCORE_SALESFORCE_TOKEN",),
+            ),
         ),
         DestinationSpec(
             "webhook",
@@ -98,10 +115,18 @@ DESTINATIONS: dict[str, DestinationSpec] = {
 }
 
 
+def _missing_env(name: str, env: Mapping[str, str]) -> list[str]:
+    spec = DESTINATIONS[name]
+    missing = [variable for variable in spec.required_env if not env.get(variable)]
+    if spec.one_of_env and not any(all(env.get(v) for v in group) for group in spec.one_of_env):
+        missing.append(" or ".join(" and ".join(group) for group in spec.one_of_env))
+    return missing
+
+
 def _require_configured(name: str, env: Mapping[str, str]) -> None:
-    missing = [variable for variable in DESTINATIONS[name].required_env if not env.get(variable)]
+    missing = _missing_env(name, env)
     if missing:
-        raise NotConfiguredError(f"{name}: set {' and '.join(missing)} to sync")
+        raise NotConfiguredError(f"{name}: set {'; and '.join(missing)} to sync")
 
 
 def build_destination(
@@ -121,9 +146,15 @@ def build_destination(
             env.get("LEADSCORE_HUBSPOT_BASE_URL", "https://api.hubapi.com"),
         )
     if config.destination == "salesforce":
+        auth = SalesforceAuth(
+            access_token=env.get("LEADSCORE_SALESFORCE_TOKEN") or None,
+            client_id=env.get("LEADSCORE_SALESFORCE_CLIENT_ID") or None,
+            client_secret=env.get("LEADSCORE_SALESFORCE_CLIENT_SECRET") or None,
+            refresh_token=env.get("LEADSCORE_SALESFORCE_REFRESH_TOKEN") or None,
+        )
         return SalesforceDestination(
             config,
-            env["LEADSCORE_SALESFORCE_TOKEN"],
+            auth,
             env["LEADSCORE_SALESFORCE_INSTANCE_URL"],
             env.get("LEADSCORE_SALESFORCE_API_VERSION", "v60.0"),
         )
@@ -136,7 +167,11 @@ def build_destination(
 
 def is_configured(name: str, env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
-    return all(env.get(variable) for variable in DESTINATIONS[name].required_env)
+    return not _missing_env(name, env)
+
+
+def _clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def run_sync(
@@ -145,6 +180,9 @@ def run_sync(
     *,
     dry_run: bool = False,
     full_resync: bool = False,
+    allow_past_as_of: bool = False,
+    run_started_at: datetime | None = None,
+    now: datetime | None = None,
     env: Mapping[str, str] | None = None,
     log: logging.Logger | Any | None = None,
     policy: RetryPolicy | None = None,
@@ -152,8 +190,12 @@ def run_sync(
 ) -> SyncReport:
     """Sync one destination. Raises NotConfiguredError when its variables are not set,
     SyncConfigError for a bad seed row, DestinationError when the destination cannot be
-    reached (after the acknowledged rows were recorded). On the spark target the ledger is
-    kept in a DuckDB file beside the warehouse (``sync_state_path``)."""
+    reached or lacks fields (after the acknowledged rows were recorded), SyncThresholdError
+    (a DestinationError) when more rows failed than the seed's max_rejected_share allows.
+    A payload scored for a past date is not sent: the report's status is ``skipped`` with
+    the reason, unless ``allow_past_as_of``. ``run_started_at`` (the Dagster run's start)
+    keeps a refresh that crosses midnight current. On the spark target the ledger is kept in
+    a DuckDB file beside the warehouse (``sync_state_path``)."""
     if name not in DESTINATIONS:
         raise SyncConfigError(f"unknown destination {name!r}; use one of {', '.join(DESTINATIONS)}")
     spec = DESTINATIONS[name]
@@ -164,6 +206,12 @@ def run_sync(
     log = log or logging.getLogger("leadscore.sync")
     schema, payload_table = relation_parts(spec.payload_model)
     unhashed = tuple((model_meta(spec.payload_model).get("sync") or {}).get("unhashed", ()))
+    current_dates, current_note = current_as_of_dates(env, now or _clock(), run_started_at)
+    guard = {
+        "current_dates": current_dates,
+        "current_note": current_note,
+        "allow_past_as_of": allow_past_as_of,
+    }
 
     if not supports_row_changes(settings.target):
         # Spark's Parquet tables have no DELETE or UPDATE, which the ledger needs: the ledger
@@ -177,7 +225,7 @@ def run_sync(
         with _sync_state(settings, schema, payload_table, payload) as state:
             return _run_engine(
                 state, destination, config, schema, payload_table, unhashed, dry_run,
-                full_resync, policy, sleep, log,
+                full_resync, policy, sleep, log, guard,
             )  # fmt: skip
 
     with connect(settings) as conn:
@@ -185,7 +233,7 @@ def run_sync(
         destination = build_destination(config, settings, env)
         return _run_engine(
             conn, destination, config, schema, payload_table, unhashed, dry_run,
-            full_resync, policy, sleep, log,
+            full_resync, policy, sleep, log, guard,
         )  # fmt: skip
 
 
@@ -241,6 +289,7 @@ def _run_engine(
     policy: RetryPolicy | None,
     sleep: Callable[[float], None],
     log: Any,
+    guard: Mapping[str, Any],
 ) -> SyncReport:
     limiter = RateLimiter(config.max_requests_per_10s, 10.0, sleep=sleep)
     engine = SyncEngine(
@@ -253,6 +302,8 @@ def _run_engine(
             full_resync=full_resync,
             batch_size=config.batch_size,
             unhashed=unhashed,
+            max_rejected_share=config.max_rejected_share,
+            **guard,
         ),
         policy=policy,
         limiter=limiter,

@@ -1,4 +1,5 @@
-"""Fake Salesforce REST API: sObject Collections upsert and update.
+"""Fake Salesforce REST API: sObject Collections (upsert, update, create), describe, SOQL
+query and the OAuth 2.0 token endpoint.
 
 Reproduces, under ``/services/data/{api_version}`` (developer.salesforce.com, REST API guide):
 
@@ -10,8 +11,29 @@ Reproduces, under ``/services/data/{api_version}`` (developer.salesforce.com, RE
   ``{"success": false, "errors": [{"statusCode", "message", "fields"}], "created": false}``;
 * "Update Records Using sObject Collections": ``PATCH /composite/sobjects`` with records carrying
   ``attributes.type`` and ``Id`` → 200 and a list of SaveResult ``{"id", "success", "errors"}``;
+* "Create Records Using sObject Collections": ``POST /composite/sobjects`` with records
+  carrying ``attributes.type`` and no ``Id`` → 200 and a list of SaveResult; a value already
+  held by another record in an external-id (unique) field is ``DUPLICATE_VALUE`` for that
+  record;
 * ``allOrNone: true``: if any record fails nothing is applied and the records that would have
   succeeded report ``ALL_OR_NONE_OPERATION_ROLLED_BACK``;
+* "Describe an Object": ``GET /sobjects/{SObjectName}/describe`` → 200 ``{"name", "label",
+  "custom", "createable", "updateable", "fields": [{"name", "label", "type", "custom",
+  "externalId", "idLookup", "unique", "nillable", "createable", "updateable", "length"}]}``;
+* "Execute a SOQL Query": ``GET /query?q=SELECT <fields> FROM <SObject> WHERE <field> IN
+  ('a', 'b')`` (the one form the sync uses; anything else is 400 ``MALFORMED_QUERY``) → 200
+  ``{"totalSize", "done": true, "records": [{"attributes": {"type", "url"}, ...}]}``; an
+  unknown field is 400 ``INVALID_FIELD``, an unknown sObject 400 ``INVALID_TYPE``;
+* OAuth 2.0 (``POST /services/oauth2/token``, form-encoded, outside the versioned API):
+  ``grant_type=refresh_token`` with ``client_id``, ``client_secret`` and ``refresh_token``
+  (the refresh token flow), or ``grant_type=client_credentials`` with ``client_id`` and
+  ``client_secret`` (the client credentials flow, when ``client_credentials`` is on) → 200
+  ``{"access_token", "instance_url", "id", "token_type": "Bearer", "issued_at",
+  "signature", "scope"}``; errors are 400 ``{"error", "error_description"}``:
+  ``invalid_grant`` (unknown or revoked refresh token), ``invalid_client_id``,
+  ``invalid_client`` (wrong secret), ``unsupported_grant_type``. Access tokens expire
+  (``token_lifetime_calls`` API calls each, or ``expire_access_tokens()``): the API then
+  answers 401 ``INVALID_SESSION_ID`` "Session expired or invalid";
 * per-record errors (the other records ARE applied): ``STRING_TOO_LONG``,
   ``INVALID_EMAIL_ADDRESS``, ``FIELD_CUSTOM_VALIDATION_EXCEPTION`` (``reject_values`` hook),
   ``MISSING_ARGUMENT``, ``DUPLICATE_EXTERNAL_ID``, ``MALFORMED_ID``, ``ENTITY_IS_DELETED``,
@@ -34,9 +56,13 @@ and 429 as retryable.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from tests.fakes.base import FakeService, IncomingRequest, Reply
 
@@ -77,6 +103,15 @@ ROLLED_BACK = {
     "fields": [],
 }
 
+TOKEN_PATH = "/services/oauth2/token"
+# The one SOQL form the fake answers: SELECT <fields> FROM <SObject> WHERE <field> IN (<list>).
+SOQL_RE = re.compile(
+    r"^\s*SELECT\s+(?P<fields>[\w\s,]+?)\s+FROM\s+(?P<sobject>\w+)\s+WHERE\s+"
+    r"(?P<field>\w+)\s+IN\s*\((?P<values>.*)\)\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+SOQL_STRING_RE = re.compile(r"\s*'((?:[^'\\]|\\.)*)'\s*(?:,|$)", re.DOTALL)
+
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 ID_RE = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -103,7 +138,7 @@ class FakeSalesforce(FakeService):
 
     def __init__(
         self,
-        token: str,
+        token: str | None,
         *,
         api_version: str = "v60.0",
         sobjects: Mapping[str, set[str]] | None = None,
@@ -112,12 +147,37 @@ class FakeSalesforce(FakeService):
         max_text_length: int = 255,
         reject_values: Mapping[str, str] | None = None,
         daily_limit: int | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        client_credentials: bool = False,
+        token_lifetime_calls: int | None = None,
+        read_only_fields: Mapping[str, set[str]] | None = None,
         **base_kwargs: Any,
     ) -> None:
         """``sobjects`` maps each sObject to its field API names (``Id`` is implicit);
-        ``reject_values`` maps a field to a value that fails a validation rule."""
+        ``reject_values`` maps a field to a value that fails a validation rule. ``token`` is
+        a valid access token at the start (``None``: none). ``client_id`` /
+        ``client_secret`` / ``refresh_token`` define the connected app and the refresh token
+        the token endpoint accepts; ``token_lifetime_calls`` makes each access token expire
+        after that many API calls; ``read_only_fields`` per sObject are neither createable nor
+        updateable for the user."""
         super().__init__(**base_kwargs)
         self.token = token
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_token = refresh_token
+        self.client_credentials = client_credentials
+        self.token_lifetime_calls = token_lifetime_calls
+        #: Access token -> API calls it has left (None: no limit).
+        self._sessions: dict[str, int | None] = {}
+        if token:
+            self._sessions[token] = token_lifetime_calls
+        #: Grants the token endpoint issued, in order (``refresh_token`` / ``client_credentials``).
+        self.tokens_issued: list[str] = []
+        self._read_only = {
+            name: {f.lower() for f in fields} for name, fields in (read_only_fields or {}).items()
+        }
         self.api_version = api_version
         self.batch_limit = batch_limit
         self.max_text_length = max_text_length
@@ -151,6 +211,25 @@ class FakeSalesforce(FakeService):
         """External ids of every record applied to ``sobject``, in order, duplicates kept."""
         with self._lock:
             return list(self._received.get(self._sobject_names.get(sobject.lower(), sobject), []))
+
+    def add_record(self, sobject: str, external_id: str, **fields: Any) -> str:
+        """Test hook: a record that exists before the test (created in Salesforce by someone
+        else), keyed by its external id. Returns its Id."""
+        with self._lock:
+            name = self._sobject_names[sobject.lower()]
+            external = next(iter(sorted(self._external.get(name, set()))), None)
+            values = {self._fields[name][k.lower()]: v for k, v in fields.items()}
+            if external is not None:
+                values[self._fields[name][external]] = external_id
+            record = {"Id": self._new_id(name), **values}
+            self._records[(name, external_id)] = record
+            self._by_id[record["Id"]] = (name, external_id)
+            return record["Id"]
+
+    def expire_access_tokens(self) -> None:
+        """Test hook: every access token issued so far expires (a session timeout)."""
+        with self._lock:
+            self._sessions.clear()
 
     def delete_record(self, sobject: str, external_id: str) -> str:
         """Test hook: delete a record (an update by its Id then fails with ENTITY_IS_DELETED)."""
@@ -194,13 +273,72 @@ class FakeSalesforce(FakeService):
         return reply
 
     def authorize(self, request: IncomingRequest) -> Reply | None:
-        if request.bearer_token("Bearer", "OAuth") != self.token:
-            return Reply(401, self.error_body(401), headers={"WWW-Authenticate": "Token"})
+        if request.path.rstrip("/") == TOKEN_PATH:
+            return None  # the token endpoint authenticates the client itself
+        token = request.bearer_token("Bearer", "OAuth")
+        with self._lock:
+            if token is None or token not in self._sessions:
+                return Reply(401, self.error_body(401), headers={"WWW-Authenticate": "Token"})
+            left = self._sessions[token]
+            if left is not None:
+                if left <= 0:
+                    del self._sessions[token]
+                    return Reply(401, self.error_body(401), headers={"WWW-Authenticate": "Token"})
+                self._sessions[token] = left - 1
         return None
+
+    # -- OAuth 2.0 token endpoint ----------------------------------------------------------------
+
+    @staticmethod
+    def _oauth_error(error: str, description: str) -> Reply:
+        return Reply(400, {"error": error, "error_description": description})
+
+    def _token(self, request: IncomingRequest) -> Reply:
+        if request.method != "POST":
+            return self._request_error(
+                405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed"
+            )
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return self._oauth_error("invalid_request", "invalid content type")
+        form = {
+            k: v[0] for k, v in parse_qs(request.raw_body.decode("utf-8", "replace")).items() if v
+        }
+        grant = form.get("grant_type")
+        if grant not in ("refresh_token", "client_credentials"):
+            return self._oauth_error("unsupported_grant_type", "grant type not supported")
+        if self.client_id is None or form.get("client_id") != self.client_id:
+            return self._oauth_error("invalid_client_id", "client identifier invalid")
+        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
+            return self._oauth_error("invalid_client", "invalid client credentials")
+        if grant == "refresh_token":
+            if self.refresh_token is None or form.get("refresh_token") != self.refresh_token:
+                return self._oauth_error("invalid_grant", "expired access/refresh token")
+        elif not self.client_credentials or self.client_secret is None:
+            return self._oauth_error("invalid_grant", "no client credentials user enabled")
+        access_token = "00DDn0000000001!" + secrets.token_urlsafe(24)
+        self._sessions[access_token] = self.token_lifetime_calls
+        self.tokens_issued.append(grant)
+        issued_at = str(int(time.time() * 1000))
+        signature = hashlib.sha256(f"{access_token}{issued_at}".encode()).hexdigest()
+        return Reply(
+            200,
+            {
+                "access_token": access_token,
+                "signature": signature,
+                "scope": "api refresh_token",
+                "instance_url": self.base_url,
+                "id": f"{self.base_url}/id/00DDn0000000001EAA/005Dn0000000001AAA",
+                "token_type": "Bearer",
+                "issued_at": issued_at,
+            },
+        )
 
     # -- dispatch --------------------------------------------------------------------------------
 
     def handle(self, request: IncomingRequest) -> Reply:
+        if request.path.rstrip("/") == TOKEN_PATH:
+            return self._token(request)
         self.api_calls += 1
         if self.daily_limit is not None and self.api_calls > self.daily_limit:
             reply = self._request_error(
@@ -214,22 +352,199 @@ class FakeSalesforce(FakeService):
         return reply
 
     def _route(self, request: IncomingRequest) -> Reply:
-        prefix = f"/services/data/{self.api_version}/composite/sobjects"
+        api = f"/services/data/{self.api_version}"
+        prefix = f"{api}/composite/sobjects"
         path = request.path.rstrip("/")
+        if path == f"{api}/query":
+            if request.method != "GET":
+                return self._not_allowed(request, "GET")
+            return self._query(request)
+        describe = re.fullmatch(re.escape(api) + r"/sobjects/(\w+)/describe", path)
+        if describe is not None:
+            if request.method != "GET":
+                return self._not_allowed(request, "GET")
+            return self._describe(describe.group(1))
         if path != prefix and not path.startswith(prefix + "/"):
             return Reply(404, self.error_body(404))
         parts = [p for p in path[len(prefix) :].split("/") if p]
         if len(parts) not in (0, 2):
             return Reply(404, self.error_body(404))
-        if request.method != "PATCH":
-            return self._request_error(
-                405,
-                "METHOD_NOT_ALLOWED",
-                f"HTTP Method '{request.method}' not allowed. Allowed are PATCH",
-            )
         if not parts:
+            if request.method == "POST":
+                return self._create(request)
+            if request.method != "PATCH":
+                return self._not_allowed(request, "PATCH, POST")
             return self._update(request)
+        if request.method != "PATCH":
+            return self._not_allowed(request, "PATCH")
         return self._upsert(request, parts[0], parts[1])
+
+    def _not_allowed(self, request: IncomingRequest, allowed: str) -> Reply:
+        return self._request_error(
+            405,
+            "METHOD_NOT_ALLOWED",
+            f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}",
+        )
+
+    # -- describe --------------------------------------------------------------------------------
+
+    def _describe(self, sobject_name: str) -> Reply:
+        sobject = self._sobject_names.get(sobject_name.lower())
+        if sobject is None:
+            return Reply(404, self.error_body(404))
+        read_only = self._read_only.get(sobject, set())
+        external = self._external.get(sobject, set())
+        fields = []
+        for lower, name in sorted(self._fields[sobject].items()):
+            writable = lower != "id" and lower not in read_only
+            fields.append(
+                {
+                    "name": name,
+                    "label": name.replace("__c", "").replace("_", " "),
+                    "type": "id" if lower == "id" else "string",
+                    "custom": name.endswith("__c"),
+                    "externalId": lower in external,
+                    "idLookup": lower == "id" or lower in external,
+                    "unique": lower in external,
+                    "nillable": lower != "id",
+                    "createable": writable,
+                    "updateable": writable,
+                    "length": 18 if lower == "id" else self.max_text_length,
+                }
+            )
+        return Reply(
+            200,
+            {
+                "name": sobject,
+                "label": sobject,
+                "custom": sobject.endswith("__c"),
+                "createable": True,
+                "updateable": True,
+                "queryable": True,
+                "keyPrefix": KEY_PREFIXES.get(sobject, "a0B"),
+                "fields": fields,
+            },
+        )
+
+    # -- SOQL query ------------------------------------------------------------------------------
+
+    def _query(self, request: IncomingRequest) -> Reply:
+        soql = (request.query.get("q") or [""])[0]
+        match = SOQL_RE.match(soql)
+        if match is None:
+            return self._request_error(400, "MALFORMED_QUERY", f"unexpected token: {soql[:80]}")
+        sobject = self._sobject_names.get(match.group("sobject").lower())
+        if sobject is None:
+            return self._request_error(
+                400,
+                "INVALID_TYPE",
+                f"sObject type '{match.group('sobject')}' is not supported.",
+            )
+        fields = self._fields[sobject]
+        selected = [f.strip() for f in match.group("fields").split(",")]
+        for name in [*selected, match.group("field")]:
+            if name.lower() not in fields:
+                return self._request_error(
+                    400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'."
+                )
+        values_text = match.group("values")
+        values, position = [], 0
+        while position < len(values_text.rstrip()):
+            literal = SOQL_STRING_RE.match(values_text, position)
+            if literal is None:
+                return self._request_error(
+                    400, "MALFORMED_QUERY", "expecting a quoted string in the IN list"
+                )
+            values.append(re.sub(r"\\(.)", r"\1", literal.group(1)))
+            position = literal.end()
+        where = fields[match.group("field").lower()]
+        wanted = {v.lower() for v in values}
+        records = []
+        for (name, _), stored in self._records.items():
+            value = stored.get(where)
+            if name != sobject or value is None or str(value).lower() not in wanted:
+                continue
+            row: dict[str, Any] = {
+                "attributes": {
+                    "type": sobject,
+                    "url": f"/services/data/{self.api_version}/sobjects/{sobject}/{stored['Id']}",
+                }
+            }
+            for field_name in selected:
+                canonical = fields[field_name.lower()]
+                row[canonical] = stored.get(canonical)
+            records.append(row)
+        return Reply(200, {"totalSize": len(records), "done": True, "records": records})
+
+    # -- create ----------------------------------------------------------------------------------
+
+    def _create(self, request: IncomingRequest) -> Reply:
+        parsed = self._records_of(request)
+        if isinstance(parsed, Reply):
+            return parsed
+        records, all_or_none = parsed
+        prepared: list[tuple[str, dict[str, Any]]] = []
+        for position, record in enumerate(records):
+            sobject = self._type_of(record)
+            if sobject is None:
+                return self._request_error(
+                    400,
+                    "INVALID_TYPE",
+                    f"records[{position}]: sObject type in attributes "
+                    f"{record.get('attributes')!r} is not supported",
+                )
+            values = self._canonical(sobject, record)
+            if isinstance(values, Reply):
+                return values
+            prepared.append((sobject, values))
+        errors: list[list[dict[str, Any]]] = []
+        keys: list[str | None] = []
+        claimed: set[tuple[str, str]] = set()
+        for sobject, values in prepared:
+            record_errors = []
+            if "Id" in values:
+                record_errors.append(
+                    _sf_error(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE",
+                        "cannot specify Id in an insert call",
+                        ["Id"],
+                    )
+                )
+            field = self._external_field(sobject, values)
+            key = None
+            if field is not None and values[field] not in (None, ""):
+                key = str(values[field])
+                other = self._records.get((sobject, key))
+                if other is not None or (sobject, key) in claimed:
+                    where = f" on record with id: {other['Id']}" if other else ""
+                    record_errors.append(
+                        _sf_error(
+                            "DUPLICATE_VALUE",
+                            f"duplicate value found: {field} duplicates value{where}",
+                            [],
+                        )
+                    )
+                claimed.add((sobject, key))
+            record_errors.extend(self._value_errors(values))
+            errors.append(record_errors)
+            keys.append(key)
+        rollback = all_or_none and any(errors)
+        results: list[dict[str, Any]] = []
+        applied = False
+        for (sobject, values), key, record_errors in zip(prepared, keys, errors, strict=True):
+            if record_errors:
+                results.append({"success": False, "errors": record_errors})
+            elif rollback:
+                results.append({"success": False, "errors": [ROLLED_BACK]})
+            else:
+                record = {"Id": self._new_id(sobject), **values}
+                stored_key = key if key is not None else record["Id"]
+                self._records[(sobject, stored_key)] = record
+                self._by_id[record["Id"]] = (sobject, stored_key)
+                self._received.setdefault(sobject, []).append(stored_key)
+                applied = True
+                results.append({"id": record["Id"], "success": True, "errors": []})
+        return Reply(200, results, applied=applied)
 
     def _records_of(self, request: IncomingRequest) -> tuple[list[dict[str, Any]], bool] | Reply:
         if request.json_error is not None:
