@@ -5,7 +5,10 @@ leadscore run        run the Dagster job `refresh_warehouse` (ingest + dbt build
 leadscore generate   write synthetic landing files
 leadscore summary    print the summary of the current warehouse
 leadscore sync       sync the marts to one or all destinations (diff-based; --dry-run,
-                     --full-resync)
+                     --full-resync; a warehouse scored for a past date is not synced
+                     unless --allow-past-as-of)
+leadscore hubspot-setup
+                     create the HubSpot properties the sync writes (checked before a sync)
 leadscore backtest   score a past date with alternative rules and the current ones in a
                      scratch warehouse and compare them (production is not touched)
 leadscore suggest-rules
@@ -13,6 +16,10 @@ leadscore suggest-rules
                      them against the current rules
 leadscore inspect    profile a CRM export (CSV / Parquet) and draft its mapping.yml
                      (docs/onboarding.md)
+leadscore forget     erase people from the warehouse and the landing files
+
+A command that starts dbt is supervised: killed, it leaves no dbt process behind
+(orchestration/lib/runs.py).
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from orchestration.lib.settings import Settings, load_settings
+from orchestration.lib.runs import supervised
+from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
+from orchestration.lib.settings import Settings, SettingsError, load_settings
 
 DEFAULT_CONTACTS = 20_000
 DEFAULT_EVENTS = 1_000_000
@@ -338,7 +347,13 @@ def _sync_text(result) -> str:
     for name in DESTINATIONS:
         events = result.asset_materializations_for_node(f"sync_{name}")
         if not events:
-            rows.append([name, "skipped: not configured", "", "", "", ""])
+            skipped = [
+                observation.metadata["skip_reason"].value
+                for observation in result.asset_observations_for_node(f"sync_{name}")
+                if "skip_reason" in observation.metadata
+            ]
+            reason = f"skipped: {skipped[-1]}" if skipped else "skipped: not configured"
+            rows.append([name, reason, "", "", "", ""])
             continue
         meta = {key: value.value for key, value in events[-1].metadata.items()}
         rows.append(
@@ -367,7 +382,12 @@ def _sync(args: argparse.Namespace) -> int:
     status = 0
     for name in names:
         try:
-            report = run_sync(name, dry_run=args.dry_run, full_resync=args.full_resync)
+            report = run_sync(
+                name,
+                dry_run=args.dry_run,
+                full_resync=args.full_resync,
+                allow_past_as_of=args.allow_past_as_of,
+            )
         except NotConfiguredError as reason:
             print(f"{name}: skipped: {reason}")
             if args.destination:
@@ -381,6 +401,23 @@ def _sync(args: argparse.Namespace) -> int:
         for row in report.sample:
             print("  sample:", row)
     return status
+
+
+def _hubspot_setup(args: argparse.Namespace) -> int:
+    from orchestration.sync.destinations import NotConfiguredError, SyncConfigError
+    from orchestration.sync.engine import DestinationError
+    from orchestration.sync.hubspot_setup import hubspot_setup
+
+    try:
+        report = hubspot_setup()
+    except NotConfiguredError as reason:
+        print(f"hubspot-setup: {reason}", file=sys.stderr)
+        return 2
+    except (DestinationError, SyncConfigError) as error:
+        print(f"hubspot-setup FAILED: {error}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
 
 
 def _backtest(args: argparse.Namespace) -> int:
@@ -528,6 +565,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     sync.add_argument("--destination", help="one destination (default: every configured one)")
     sync.add_argument("--dry-run", action="store_true", help="count and sample, send nothing")
     sync.add_argument("--full-resync", action="store_true", help="send every row again")
+    sync.add_argument(
+        "--allow-past-as-of",
+        action="store_true",
+        help="send the scores even when they are not of today's as-of date (by default a "
+        "warehouse scored for a past date, e.g. after a backfill, is not synced)",
+    )
+    commands.add_parser(
+        "hubspot-setup",
+        help="create the HubSpot property group and the leadscore_* properties the sync sends",
+    )
     backtest = commands.add_parser(
         "backtest", help="compare alternative rules with the current ones on a past date"
     )
@@ -602,11 +649,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     forget.add_argument("--email", action="append", help="an email to forget (repeatable)")
     forget.add_argument("--contact-id", action="append", help="a contact id to forget (repeatable)")
     args = parser.parse_args(argv)
+    try:
+        load_settings()  # every LEADSCORE_* variable checked before any work
+    except SettingsError as error:
+        print(f"leadscore: {error}", file=sys.stderr)
+        return 2
 
+    if args.command == "run":
+        try:  # a bad regular expression in a seed stops the run before it loads anything
+            check_seed_patterns(load_settings())
+        except SeedPatternError as error:
+            print(f"leadscore: {error}", file=sys.stderr)
+            return 2
+    if args.command in SUPERVISED_COMMANDS:
+        # A killed command leaves no dbt build behind (orchestration/lib/runs.py).
+        with supervised(load_settings().data_dir, args.command):
+            return _dispatch(args)
+    return _dispatch(args)
+
+
+# The commands that start dbt or hold the warehouse for long.
+SUPERVISED_COMMANDS = ("run", "sync", "backtest", "suggest-rules", "forget")
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args)
     if args.command == "sync":
         return _sync(args)
+    if args.command == "hubspot-setup":
+        return _hubspot_setup(args)
     if args.command == "backtest":
         return _backtest(args)
     if args.command == "suggest-rules":
