@@ -28,6 +28,10 @@ def model_metadata(result: ModelResult) -> dict[str, dg.MetadataValue]:
         "model_type": dg.MetadataValue.text(result.model_type),
         "holdout_date": dg.MetadataValue.text(str(result.holdout_date or "")),
         "training_dates": dg.MetadataValue.text(", ".join(map(str, result.training_dates))),
+        "mode": dg.MetadataValue.text(result.mode or ""),
+        "mode_reason": dg.MetadataValue.text(result.mode_reason),
+        "training_window_days": _number(result.training_window_days),
+        "features": dg.MetadataValue.int(len(result.features_used)),
         **{
             name: dg.MetadataValue.int(int(m[name]))
             for name in (
@@ -58,6 +62,17 @@ def model_metadata(result: ModelResult) -> dict[str, dg.MetadataValue]:
             for row in result.calibration
         ]
         metadata["calibration"] = dg.MetadataValue.md("\n".join(lines))
+    if result.features_used:
+        lines = ["| feature | name | kind |", "|---|---|---|"]
+        lines += [
+            f"| {row['label']} | `{row['feature']}` | {row['kind']} |"
+            for row in result.features_used
+        ]
+        metadata["features_used"] = dg.MetadataValue.md("\n".join(lines))
+    if result.features_excluded:
+        lines = ["| column | why it is left out |", "|---|---|"]
+        lines += [f"| `{row['feature']}` | {row['reason']} |" for row in result.features_excluded]
+        metadata["features_excluded"] = dg.MetadataValue.md("\n".join(lines))
     if result.weights:
         lines = ["| feature | weight |", "|---|---:|"]
         lines += [f"| {row['feature']} | {row['weight']:+.3f} |" for row in result.weights[:15]]
@@ -73,12 +88,16 @@ def model_metadata(result: ModelResult) -> dict[str, dg.MetadataValue]:
     owners=DEFAULT_OWNERS,
     kinds={"python", "scikitlearn"},
     description="Trains a conversion model (logistic regression by default, seeds/"
-    "predictive_settings.csv) on point-in-time features of past dates, judges it on the "
-    "calibration evaluation date against the rule score, and writes per lead the probability "
-    "of a won deal within the outcome window, its top contributing factors and a blended "
-    "priority (marts.predictive_lead_scores), plus the model card (marts."
-    "predictive_model_card, marts.predictive_model_calibration). Below the configured number "
-    "of training conversions it does not train and says why.",
+    "predictive_settings.csv) on point-in-time features of past dates, judged on the "
+    "calibration evaluation date against the rule score, or, when those hold too few "
+    "conversions (an export whose outcomes are known only at its date), on the leads known at "
+    "the as-of date with a held-out share of them. It reads the lead's own contact and company "
+    "columns too, leaving out those that identify, name or date a lead or record the outcome. "
+    "Writes per lead the probability of a won deal, its top contributing factors and a "
+    "blended priority (marts.predictive_lead_scores), plus the model card (marts."
+    "predictive_model_card: mode, features used and left out, metrics; marts."
+    "predictive_model_calibration). Below the configured number of training conversions it "
+    "does not train and says why.",
 )
 def lead_conversion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     result = run_model(

@@ -8,8 +8,10 @@
 -- created in the training period seen once more on the day it was created (training only,
 -- its outcome window a whole training window before E). A fast-closing funnel wins within
 -- days of the first contact, so on dates a month apart most of its wins fall between two
--- dates and are never seen; sampled at creation, every lead's win is. With `auto` the model
--- uses them only when the sample dates alone hold too few conversions.
+-- dates and are never seen; sampled at creation, every lead's win is. With `auto`
+-- (the default) they are kept only when the training dates alone hold fewer than
+-- `min_training_conversions` conversions: on slower funnels they add nothing but weight on
+-- brand-new leads.
 --
 -- Attributes (seniority, department, industry, company size, email domain type, lead
 -- source, persona) are the lead's current values: the CRM keeps no history of them (the
@@ -37,6 +39,12 @@ settings as (
                     then {{ dbt.safe_cast('value', api.Column.translate_type('integer')) }}
             end
         ) as training_step_days,
+        max(
+            case
+                when setting = 'min_training_conversions'
+                    then {{ dbt.safe_cast('value', api.Column.translate_type('integer')) }}
+            end
+        ) as min_training_conversions,
         max(
             case when setting = 'sample_at_creation' then lower(trim(value)) end
         ) as sample_at_creation
@@ -150,6 +158,31 @@ outcomes as (
     group by samples.contact_id, samples.feature_date
 ),
 
+-- `auto`: leads at creation only when the training dates hold too few conversions
+date_conversions as (
+    select count(*) as conversions
+    from samples
+    inner join outcomes
+        on
+            samples.contact_id = outcomes.contact_id
+            and samples.feature_date = outcomes.feature_date
+    where
+        samples.sample_kind = 'date'
+        and samples.sample_role = 'train'
+        and outcomes.was_customer = 0
+        and outcomes.converted_at is not null
+),
+
+creation_used as (
+    select
+        (
+            coalesce(settings.sample_at_creation, 'auto') = 'true'
+            or date_conversions.conversions < coalesce(settings.min_training_conversions, 40)
+        ) as is_used
+    from settings
+    cross join date_conversions
+),
+
 leads as (
     select
         profile.contact_id,
@@ -173,7 +206,10 @@ leads as (
         on
             samples.contact_id = outcomes.contact_id
             and samples.feature_date = outcomes.feature_date
-    where coalesce(outcomes.was_customer, 0) = 0
+    cross join creation_used
+    where
+        coalesce(outcomes.was_customer, 0) = 0
+        and (samples.sample_kind = 'date' or creation_used.is_used)
 ),
 
 sampled as (

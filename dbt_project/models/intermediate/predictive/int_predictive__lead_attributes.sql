@@ -1,17 +1,23 @@
 {{ config(materialized='view') }}
 {#- The raw columns of the contact and company rows, as the warehouse has them when the model
-    runs (macros/scoring/lead_attributes.sql: lower-case names, lineage left out). -#}
-{%- set sources = [] -%}
+    runs (macros/scoring/lead_attributes.sql: lower-case names, lineage left out), as
+    `nullif(lower(trim(<column>)), '') as <source>__<column>` select items. -#}
+{#- Referenced here so that dbt sees the dependency while parsing (when there are no columns). -#}
+{%- set companies_model = ref('stg_crm__companies') -%}
+{%- set items = {'contact': [], 'company': []} -%}
 {%- set aliases = [] -%}
 {%- for source, raw_table in [('contact', 'crm_contacts'), ('company', 'crm_companies')] -%}
     {%- for name in raw_attribute_columns(raw_table) -%}
         {%- set alias = attribute_column_name(source, name) -%}
         {%- if alias not in aliases -%}
             {%- do aliases.append(alias) -%}
-            {%- do sources.append((source, name, alias)) -%}
+            {%- do items[source].append(
+                "nullif(lower(trim(cast(" ~ source ~ "_rows." ~ adapter.quote(name) ~ " as "
+                ~ text_type() ~ "))), '') as " ~ alias
+            ) -%}
         {%- endif -%}
     {%- endfor -%}
-{%- endfor -%}
+{%- endfor %}
 
 -- One row per lead known at the as-of date: every column of the raw row its contact's
 -- attributes come from (`contact__<column>`) and of its company's (`company__<column>`): the
@@ -29,48 +35,60 @@ contacts as (
     select
         contact_id,
         company_id,
+        created_at,
         _file_id,
         _source_row
     from {{ ref('stg_crm__contacts') }}
     where created_at < {{ as_of_end() }}
 ),
+{%- if items.contact %}
 
-companies as (
-    select
-        company_id,
-        _file_id,
-        _source_row
-    from {{ ref('stg_crm__companies') }}
-),
+    contact_rows as (
+        select * from {{ crm_raw_relation('crm_contacts') }}
+    ),
+{%- endif %}
+{%- if items.company %}
 
-contact_rows as (
-    select * from {{ crm_raw_relation('crm_contacts') }}
-),
+    companies as (
+        select
+            company_id,
+            _file_id,
+            _source_row
+        from {{ companies_model }}
+    ),
 
-company_rows as (
-    select * from {{ crm_raw_relation('crm_companies') }}
-),
+    company_rows as (
+        select * from {{ crm_raw_relation('crm_companies') }}
+    ),
+{%- endif %}
 
 final as (
     select
-        -- ids, then the raw columns as received (strings)
-        contacts.contact_id
-        {%- for source, name, alias in sources %},
-            nullif(lower(trim(cast(
-                {{ source }}_rows.{{ adapter.quote(name) }} as {{ text_type() }}
-            ))), '') as {{ alias }}
+        -- ids
+        contacts.contact_id,
+
+        -- strings: the raw columns, as received
+        {%- for item in items.contact + items.company %}
+            {{ item }},
         {%- endfor %}
+
+        -- timestamps
+        contacts.created_at
     from contacts
-    left join contact_rows
-        on
-            contacts._file_id = contact_rows._file_id
-            and contacts._source_row = contact_rows._source_row
-    left join companies
-        on contacts.company_id = companies.company_id
-    left join company_rows
-        on
-            companies._file_id = company_rows._file_id
-            and companies._source_row = company_rows._source_row
+    {%- if items.contact %}
+        left join contact_rows
+            on
+                contacts._file_id = contact_rows._file_id
+                and contacts._source_row = contact_rows._source_row
+    {%- endif %}
+    {%- if items.company %}
+        left join companies
+            on contacts.company_id = companies.company_id
+        left join company_rows
+            on
+                companies._file_id = company_rows._file_id
+                and companies._source_row = company_rows._source_row
+    {%- endif %}
 )
 
 select * from final

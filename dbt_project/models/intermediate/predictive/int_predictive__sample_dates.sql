@@ -87,16 +87,16 @@ win_times as (
 
 win_speed as (
     select
-        count(*) as wins
-        {%- for days in candidate_windows %},
+        {%- for days in candidate_windows %}
             sum(case when days_observed >= {{ 2 * days }} then 1 else 0 end) as wins_{{ days }},
             sum(
                 case
                     when days_observed >= {{ 2 * days }} and days_to_win <= {{ days }} then 1
                     else 0
                 end
-            ) as within_{{ days }}
+            ) as within_{{ days }},
         {%- endfor %}
+        count(*) as wins
     from win_times
 ),
 
