@@ -4,6 +4,7 @@ tests/test_sync.py."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import subprocess
@@ -111,9 +112,9 @@ def test_a_forgotten_person_leaves_no_trace_and_is_not_loaded_again(scored):
 
     # The next refresh works on what is left, and a new delivery with the person again does
     # not bring them back: the rows are dropped at load, counted, not named.
-    header = (data / "landing" / "crm_contacts").glob("*.csv").__next__().read_text()
-    header = header.splitlines()[0]
-    columns = header.split(",")
+    with next((data / "landing" / "crm_contacts").glob("*.csv")).open(newline="") as handle:
+        columns = next(csv.reader(handle))
+    header = ",".join(columns)
     row = {name: "" for name in columns}
     row.update(
         contact_id=contact_id, email=email.title(), first_name=first, last_name=last,
