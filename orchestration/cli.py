@@ -16,7 +16,7 @@ leadscore suggest-rules
                      them against the current rules
 leadscore inspect    profile a CRM export (CSV / Parquet) and draft its mapping.yml
                      (docs/onboarding.md)
-leadscore forget     erase people from the warehouse and the landing files
+leadscore forget     erase people from the sync destinations, the warehouse and the files
 
 A command that starts dbt is supervised: killed, it leaves no dbt process behind
 (orchestration/lib/runs.py).

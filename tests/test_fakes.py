@@ -850,3 +850,81 @@ def test_salesforce_oauth_token_endpoint_and_sessions_that_expire() -> None:
         {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
     ]
     assert salesforce.tokens_issued == ["refresh_token"]
+
+
+# -- erasure ------------------------------------------------------------------------------------
+
+
+def test_hubspot_gdpr_delete_by_email_or_record_id(hubspot: FakeHubSpot) -> None:
+    gdpr = "/crm/v3/objects/contacts/gdpr-delete"
+    keep = hubspot.add_contact("keep@acme.com")
+    gone = hubspot.add_contact("Jane@Acme.com", firstname="Jane")
+    by_id = hubspot.add_contact("id@acme.com")
+    with client_for(hubspot) as client:
+        by_email = client.post(gdpr, json={"objectId": "jane@acme.com", "idProperty": "email"})
+        unknown = client.post(gdpr, json={"objectId": "nobody@acme.com", "idProperty": "email"})
+        record = client.post(gdpr, json={"objectId": by_id})
+        missing = client.post(gdpr, json={"objectId": "999"})
+        bad = client.post(gdpr, json={"objectId": "x", "idProperty": "firstname"})
+        read_again = client.post(
+            "/crm/v3/objects/contacts/batch/read",
+            json={"idProperty": "email", "inputs": [{"id": "jane@acme.com"}], "properties": []},
+        )
+
+    assert [by_email.status_code, unknown.status_code, record.status_code] == [204, 204, 204]
+    assert by_email.content == b""
+    assert missing.status_code == 404 and missing.json()["category"] == "OBJECT_NOT_FOUND"
+    assert bad.status_code == 400
+    assert set(hubspot.contacts) == {"keep@acme.com"}
+    assert hubspot.object_id("keep@acme.com") == keep and hubspot.object_id("Jane@Acme.com") is None
+    assert gone not in {hubspot.object_id(k) for k in hubspot.contacts}
+    assert hubspot.blocklist == {"jane@acme.com", "nobody@acme.com"}
+    assert read_again.status_code == 207
+
+
+def test_salesforce_deletes_records_by_id_with_sobject_collections(
+    salesforce: FakeSalesforce,
+) -> None:
+    first = salesforce.add_record("Lead", "1", LastName="One", Company="A")
+    second = salesforce.add_record("Lead", "2", LastName="Two", Company="A")
+    with client_for(salesforce) as client:
+        response = client.delete(
+            SF_UPDATE, params={"ids": f"{first},{second},00QDn0000000zzzAAA,bad"}
+        )
+        again = client.delete(SF_UPDATE, params={"ids": first})
+        rolled = client.delete(SF_UPDATE, params={"ids": f"{first}", "allOrNone": "true"})
+        none = client.delete(SF_UPDATE)
+
+    assert response.status_code == 200
+    results = response.json()
+    assert [r["success"] for r in results] == [True, True, False, False]
+    assert [r["id"] for r in results[:2]] == [first, second]
+    assert [r["errors"][0]["statusCode"] for r in results[2:]] == [
+        "INVALID_CROSS_REFERENCE_KEY",
+        "MALFORMED_ID",
+    ]
+    assert again.json()[0]["errors"][0]["statusCode"] == "ENTITY_IS_DELETED"
+    assert rolled.json()[0]["success"] is False
+    assert none.status_code == 400 and none.json()[0]["errorCode"] == "MISSING_ARGUMENT"
+    assert salesforce.records == {}
+
+
+def test_webhook_erase_event_deletes_what_the_receiver_holds() -> None:
+    with FakeWebhookReceiver(SECRET) as receiver, client_for(receiver) as client:
+        post_batch(client, [{"key": "1", "data": {"email": "a@b.co"}}, {"key": "2", "data": {}}])
+        body = json.dumps(
+            {"batch_id": "e1", "destination": "webhook", "sent_at": "2026-01-01T00:00:00+00:00",
+             "event": "erase", "records": [{"key": "1"}, {"key": "9"}]}
+        ).encode()  # fmt: skip
+        erased = post_batch(client, [], batch_id="e1", body=body)
+        unsigned = post_batch(client, [], batch_id="e2", body=body, signature="sha256=00")
+        unknown = post_batch(
+            client, [], batch_id="e3",
+            body=json.dumps({"batch_id": "e3", "event": "purge", "records": []}).encode(),
+        )  # fmt: skip
+
+    assert erased.status_code == 200 and erased.json() == {"erased": 1}
+    assert unsigned.status_code == 401
+    assert unknown.status_code == 400
+    assert set(receiver.records) == {"2"}
+    assert receiver.erased_keys == ["1", "9"]

@@ -16,9 +16,14 @@ and removes them from
 
 It keeps a minimal erasure log, `<raw schema>._erasure_log`: a SHA-256 of each key, when, and
 how much was removed; the loader drops rows of a logged person from later loads and says how
-many it dropped (ids and emails never reach a log). Destinations that support deletion are
-asked to delete the person by the sync code (``orchestration.sync``); this module reports
-which keys they must delete.
+many it dropped (ids and emails never reach a log).
+
+Before anything is removed here, every configured sync destination that can delete is asked
+to (``orchestration.sync.runner.erase_from_destinations``): HubSpot's GDPR delete, a
+Salesforce delete, an erase event to the webhook, a DELETE in the PostgreSQL table. If one
+fails, nothing is removed here and the command says which: the warehouse still knows the
+person's keys, so running it again (or with that destination's variables unset, to leave it
+to be done by hand) finishes the job.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +62,7 @@ class ErasureReport:
     emails: set[str] = field(default_factory=set)
     tables: dict[str, int] = field(default_factory=dict)  # schema.table -> rows removed
     files: dict[str, int] = field(default_factory=dict)  # path -> rows removed
+    destinations: dict[str, str] = field(default_factory=dict)  # name -> what happened
     compacted: str = ""
 
     @property
@@ -72,6 +78,7 @@ class ErasureReport:
         ]
         lines += [f"  table {name}: {rows:,}" for name, rows in sorted(self.tables.items())]
         lines += [f"  file {name}: {rows:,}" for name, rows in sorted(self.files.items())]
+        lines += [f"  destination {name}: {what}" for name, what in self.destinations.items()]
         if self.compacted:
             lines.append(f"  {self.compacted}")
         return "\n".join(lines)
@@ -335,11 +342,14 @@ def forget(
     contact_ids: Sequence[str] = (),
     relation: Callable[[str], str] | None = None,
     skip_schemas: set[str] = frozenset(),
+    destinations: bool = True,
+    env: Mapping[str, str] | None = None,
     log: Callable[[str], None] = print,
 ) -> ErasureReport:
-    """Remove the people named by `emails` and `contact_ids` from the warehouse and the
-    files, log the erasure, and compact the warehouse. `relation(model)` names a dbt model's
-    relation (for the identity map); `skip_schemas` are schemas never written (a connector's)."""
+    """Ask the sync destinations to delete the people named by `emails` and `contact_ids`
+    (unless `destinations` is false), then remove them from the warehouse and the files, log
+    the erasure, and compact the warehouse. `relation(model)` names a dbt model's relation
+    (for the identity map); `skip_schemas` are schemas never written (a connector's)."""
     if not emails and not contact_ids:
         raise ErasureError("name at least one email or contact id to forget")
     if settings.target == "spark":
@@ -361,6 +371,8 @@ def forget(
             conn, settings.raw_schema, identity, emails, contact_ids
         )
         log(f"forgetting {len(report.ids)} id(s) and {len(report.emails)} email(s)")
+        if destinations and relation is not None:
+            report.destinations = _erase_from_destinations(conn, settings, report, env, log)
         with conn.transaction():
             report.tables = erase_tables(conn, report.ids, report.emails, skip_schemas)
             keys = {key.lower() for key in report.keys}
@@ -376,6 +388,36 @@ def forget(
     if settings.target == "duckdb":
         report.compacted = compact_duckdb(settings.duckdb_path)
     return report
+
+
+def _erase_from_destinations(
+    conn: WarehouseConnection,
+    settings: Settings,
+    report: ErasureReport,
+    env: Mapping[str, str] | None,
+    log: Callable[[str], None],
+) -> dict[str, str]:
+    from orchestration.sync.destinations import SyncConfigError
+    from orchestration.sync.engine import DestinationError
+    from orchestration.sync.runner import erase_from_destinations
+
+    try:
+        outcomes = erase_from_destinations(
+            conn,
+            settings,
+            contact_ids=sorted(report.ids),
+            emails=sorted(report.emails),
+            env=env,
+        )
+    except (DestinationError, SyncConfigError) as error:
+        raise ErasureError(
+            f"{error}. Nothing was removed from the warehouse or the files: run the command "
+            "again once the destination answers (or unset its variables to leave that "
+            "destination to be done by hand)"
+        ) from None
+    for name, outcome in outcomes.items():
+        log(f"destination {name}: {outcome}")
+    return outcomes
 
 
 def _schema_table(relation: str) -> tuple[str, str]:

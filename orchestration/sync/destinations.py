@@ -441,17 +441,20 @@ class HubSpotDestination(HttpDestination):
     def _existing(self, batch: Sequence[SyncRecord]) -> dict[str, str]:
         """Key -> record id of the batch's records HubSpot has (``batch/read`` by the
         idProperty; the missing ones are OBJECT_NOT_FOUND errors of a 207 answer)."""
+        return self._existing_keys([r.key for r in batch])
+
+    def _existing_keys(self, keys: Sequence[str]) -> dict[str, str]:
         id_property = self.config.id_property
         response = self.request(
             "POST",
             f"{self.base}/batch/read",
             json={
                 "idProperty": id_property,
-                "inputs": [{"id": r.key} for r in batch],
+                "inputs": [{"id": key} for key in keys],
                 "properties": [id_property],
             },
         )
-        by_value = {self._match(r.key): r.key for r in batch}
+        by_value = {self._match(key): key for key in keys}
         found: dict[str, str] = {}
         for result in (_json(response) or {}).get("results", []):
             value = (result.get("properties") or {}).get(id_property)
@@ -459,6 +462,30 @@ class HubSpotDestination(HttpDestination):
             if key is not None:
                 found[key] = str(result["id"])
         return found
+
+    # -- erasure ----------------------------------------------------------------------------
+
+    supports_erase = True
+
+    def erase(self, keys: Sequence[str]) -> int:
+        """HubSpot's GDPR delete (``POST /crm/v3/objects/contacts/gdpr-delete``), one call per
+        contact: by email (``{"objectId": email, "idProperty": "email"}``; HubSpot also
+        blocklists an email it does not hold, so a form cannot re-create the person), or by
+        record id, found first with ``batch/read``, when contacts are matched on another
+        property. It answers 204. Only contacts have a GDPR delete."""
+        if self.config.object_type != "contacts":
+            raise SyncConfigError(
+                f"hubspot: erasure uses HubSpot's GDPR delete, which exists for contacts only, "
+                f"not {self.config.object_type!r}: delete the records in HubSpot"
+            )
+        if self.config.id_property == "email":
+            bodies = [{"objectId": key, "idProperty": "email"} for key in keys]
+        else:
+            found = self._existing_keys(keys) if keys else {}
+            bodies = [{"objectId": object_id} for object_id in found.values()]
+        for body in bodies:
+            self.request("POST", f"{self.base}/gdpr-delete", json=body)
+        return len(bodies)
 
     @staticmethod
     def _multi_status(
@@ -748,10 +775,13 @@ class SalesforceDestination(HttpDestination):
 
     def _existing(self, batch: Sequence[SyncRecord]) -> dict[str, str]:
         """Key -> record Id of the batch's records Salesforce has (one SOQL query)."""
+        return self._existing_keys([r.key for r in batch])
+
+    def _existing_keys(self, keys: Sequence[str]) -> dict[str, str]:
         field_name, sobject = self.key_field, self.config.object_type
-        keys = ", ".join(_soql_literal(r.key) for r in batch)
-        query = f"SELECT Id, {field_name} FROM {sobject} WHERE {field_name} IN ({keys})"
-        wanted = {r.key: r.key for r in batch} | {r.key.casefold(): r.key for r in batch}
+        listed = ", ".join(_soql_literal(key) for key in keys)
+        query = f"SELECT Id, {field_name} FROM {sobject} WHERE {field_name} IN ({listed})"
+        wanted = {key: key for key in keys} | {key.casefold(): key for key in keys}
         found: dict[str, str] = {}
         response = self.request("GET", f"{self.api}/query", params={"q": query})
         while True:
@@ -767,6 +797,34 @@ class SalesforceDestination(HttpDestination):
             if body.get("done", True) or not next_url:
                 return found
             response = self.request("GET", next_url)
+
+    supports_erase = True
+
+    def erase(self, keys: Sequence[str]) -> int:
+        """Finds the records by the matching field (one SOQL query) and deletes them with
+        "Delete Records Using sObject Collections" (``DELETE /composite/sobjects?ids=...``,
+        ``allOrNone=false``, up to 200 Ids), which answers a DeleteResult per Id."""
+        if self.key_field == "Id":  # matched on the record Id itself
+            ids = list(dict.fromkeys(keys))
+        else:
+            found = self._existing_keys(keys) if keys else {}
+            ids = list(dict.fromkeys(found.values()))
+        deleted = 0
+        for start in range(0, len(ids), self.max_batch_size):
+            chunk = ids[start : start + self.max_batch_size]
+            response = self.request(
+                "DELETE", self.collections, params={"ids": ",".join(chunk), "allOrNone": "false"}
+            )
+            results = _json(response) or []
+            failed = [r for r in results if not r.get("success")]
+            if failed:
+                errors = failed[0].get("errors") or [{}]
+                raise DestinationError(
+                    f"salesforce: {len(failed)} of {len(chunk)} record(s) could not be deleted: "
+                    f"{errors[0].get('statusCode', '?')}: {errors[0].get('message', '')}"
+                )
+            deleted += len(results)
+        return deleted
 
     def _save(
         self,
@@ -843,13 +901,39 @@ class WebhookDestination(HttpDestination):
         digest = hashlib.sha256()
         for record in batch:
             digest.update(f"{record.key}\x1f{record.payload_hash}\x1e".encode())
-        batch_id = digest.hexdigest()[:32]
+        answer = self._post(
+            digest.hexdigest()[:32],
+            {"records": [{"key": r.key, "data": dict(r.values)} for r in batch]},
+        )
+        rejected = answer.get("rejected", []) if isinstance(answer, dict) else []
+        return [
+            Rejection(
+                str(r.get("key")), str(r.get("error", "rejected")), "rejected by the receiver"
+            )
+            for r in rejected
+        ]
+
+    supports_erase = True
+
+    def erase(self, keys: Sequence[str]) -> int:
+        """An erase event, signed like a batch: ``{"batch_id", "destination", "sent_at",
+        "event": "erase", "records": [{"key"}]}``; the receiver deletes what it holds for
+        those keys and answers 2xx."""
+        if not keys:
+            return 0
+        digest = hashlib.sha256(("erase\x1e" + "\x1f".join(sorted(keys))).encode())
+        self._post(
+            digest.hexdigest()[:32], {"event": "erase", "records": [{"key": k} for k in keys]}
+        )
+        return len(keys)
+
+    def _post(self, batch_id: str, content: dict[str, Any]) -> Any:
         body = json.dumps(
             {
                 "batch_id": batch_id,
                 "destination": self.config.destination,
                 "sent_at": datetime.now(UTC).isoformat(),
-                "records": [{"key": r.key, "data": dict(r.values)} for r in batch],
+                **content,
             },
             separators=(",", ":"),
         ).encode()
@@ -863,14 +947,7 @@ class WebhookDestination(HttpDestination):
                 "X-Leadscore-Delivery": batch_id,
             },
         )
-        answer = _json(response)
-        rejected = answer.get("rejected", []) if isinstance(answer, dict) else []
-        return [
-            Rejection(
-                str(r.get("key")), str(r.get("error", "rejected")), "rejected by the receiver"
-            )
-            for r in rejected
-        ]
+        return _json(response)
 
 
 def upsert_only(config: DestinationConfig) -> None:
@@ -961,6 +1038,20 @@ class PostgresDestination(Destination):
         try:
             with self._conn.cursor() as cur:
                 cur.execute(f"delete from {self.table} where {key} = any(%s)", [list(keys)])
+        except self._psycopg.OperationalError as error:
+            raise RetryableError(f"database error ({type(error).__name__})") from error
+
+    supports_erase = True
+
+    def erase(self, keys: Sequence[str]) -> int:
+        """DELETE of the keys' rows (none when the table was never created)."""
+        key = quote_ident(self.config.id_property)
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(f"delete from {self.table} where {key} = any(%s)", [list(keys)])
+                return max(cur.rowcount, 0)
+        except self._psycopg.errors.UndefinedTable:
+            return 0
         except self._psycopg.OperationalError as error:
             raise RetryableError(f"database error ({type(error).__name__})") from error
 

@@ -160,6 +160,15 @@ class Destination:
     def delete(self, keys: Sequence[str]) -> None:
         raise NotImplementedError
 
+    # True when ``erase`` can remove a person from the destination (``leadscore forget``).
+    supports_erase: bool = False
+
+    def erase(self, keys: Sequence[str]) -> int:
+        """Delete the records of these keys for good (a person asked to be forgotten); returns
+        how many records the destination deleted, or accepted for deletion. Raises one of the
+        errors above when it cannot."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release connections."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +40,7 @@ from orchestration.sync.destinations import (
 )
 from orchestration.sync.engine import (
     Destination,
+    DestinationError,
     RateLimiter,
     RetryPolicy,
     SyncEngine,
@@ -235,6 +236,46 @@ def run_sync(
             conn, destination, config, schema, payload_table, unhashed, dry_run,
             full_resync, policy, sleep, log, guard,
         )  # fmt: skip
+
+
+def erase_from_destinations(
+    conn: WarehouseConnection,
+    settings: Settings,
+    *,
+    contact_ids: Sequence[str],
+    emails: Sequence[str],
+    env: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Asks every configured destination that can delete (HubSpot's GDPR delete, Salesforce,
+    the webhook's erase event, the PostgreSQL table) to remove a person; the files
+    destination's files are rewritten by the erasure itself. A destination matched on email
+    gets the emails, the others the contact ids. Returns destination -> what happened (counts
+    only, never a key). Raises DestinationError or SyncConfigError naming the destination
+    that failed; destinations are asked in a fixed order, so a rerun repeats the ones before
+    it harmlessly (a delete of what is gone deletes nothing)."""
+    env = os.environ if env is None else env
+    outcomes: dict[str, str] = {}
+    for name in DESTINATIONS:
+        if name == "files":
+            continue
+        if not is_configured(name, env):
+            outcomes[name] = "not configured"
+            continue
+        config = _destination_config(conn, name)
+        destination = build_destination(config, settings, env)
+        try:
+            if not destination.supports_erase:
+                outcomes[name] = "cannot delete: remove the person there by hand"
+                continue
+            keys = sorted(emails) if config.id_property == "email" else sorted(contact_ids)
+            try:
+                deleted = destination.erase(keys)
+            except DestinationError as error:
+                raise DestinationError(f"{name}: the deletion failed: {error}") from error
+            outcomes[name] = f"deletion sent, {deleted} record(s) deleted or accepted"
+        finally:
+            destination.close()
+    return outcomes
 
 
 def _destination_config(conn: WarehouseConnection, name: str) -> DestinationConfig:

@@ -27,6 +27,11 @@ Reproduces (developers.hubspot.com/docs/api-reference, CRM contacts and properti
   /crm/v3/properties/contacts`` (201 with the property; 409 when the name exists; 400 for a
   missing field, a ``type`` / ``fieldType`` pair the docs do not list, or an unknown
   group), ``GET`` / ``POST /crm/v3/properties/contacts/groups[/{name}]``;
+* ``POST /crm/v3/objects/contacts/gdpr-delete`` ("Permanently delete a contact and all
+  associated content to follow GDPR"): body ``{"objectId", "idProperty"?}``; with
+  ``"idProperty": "email"`` the contact is found by email, and an email no contact has is
+  added to a blocklist (so it cannot be used again); without it ``objectId`` is the record id
+  (404 ``OBJECT_NOT_FOUND`` when there is none); success is 204 with no body;
 * private-app auth ``Authorization: Bearer <token>``, 401 ``INVALID_AUTHENTICATION`` otherwise;
 * at most ``batch_limit`` inputs (100 on the real API); any invalid input rejects the WHOLE
   batch with 400 ``VALIDATION_ERROR`` and nothing is applied: too many or no inputs, duplicate
@@ -58,6 +63,7 @@ UPSERT_PATH = f"{OBJECTS_PATH}/batch/upsert"
 READ_PATH = f"{OBJECTS_PATH}/batch/read"
 UPDATE_PATH = f"{OBJECTS_PATH}/batch/update"
 CREATE_PATH = f"{OBJECTS_PATH}/batch/create"
+GDPR_DELETE_PATH = f"{OBJECTS_PATH}/gdpr-delete"
 PROPERTIES_PATH = "/crm/v3/properties/contacts"
 GROUPS_PATH = f"{PROPERTIES_PATH}/groups"
 
@@ -201,6 +207,7 @@ class FakeHubSpot(FakeService):
         self._index: dict[str, dict[str, str]] = {p: {} for p in self.unique_properties}
         self._received_ids: list[str] = []
         self._next_object_id = 51_000_001
+        self.blocklist: set[str] = set()  # emails of GDPR-deleted contacts
 
     @property
     def known_properties(self) -> set[str] | None:
@@ -311,6 +318,7 @@ class FakeHubSpot(FakeService):
             READ_PATH: self._read,
             UPDATE_PATH: self._update,
             CREATE_PATH: self._create,
+            GDPR_DELETE_PATH: self._gdpr_delete,
         }
         if path in batch:
             if request.method != "POST":
@@ -771,6 +779,36 @@ class FakeHubSpot(FakeService):
             "completedAt": _now(),
         }
         return Reply(201, body, applied=True)
+
+    # -- GDPR delete -----------------------------------------------------------------------------
+
+    def _gdpr_delete(self, request: IncomingRequest) -> Reply:
+        body = request.json
+        object_id = body.get("objectId") if isinstance(body, dict) else None
+        id_property = body.get("idProperty") if isinstance(body, dict) else None
+        if not isinstance(object_id, str) or not object_id:
+            return self._error(400, "objectId is required", "VALIDATION_ERROR")
+        if id_property not in (None, "email"):
+            return self._error(
+                400, f"idProperty must be email, not {id_property!r}", "VALIDATION_ERROR"
+            )
+        target = self._lookup(id_property, object_id)
+        if target is None:
+            if id_property == "email":
+                self.blocklist.add(object_id.casefold())
+                return Reply(204, None, applied=True)
+            return self._error(404, f"Object not found. objectId: {object_id}", "OBJECT_NOT_FOUND")
+        stored = self._objects.pop(target)
+        for name, index in self._index.items():
+            value = stored.get(name)
+            if value is not None and index.get(value) == target:
+                del index[value]
+        del self._key_of[target]
+        self._created_at.pop(target, None)
+        self._updated_at.pop(target, None)
+        if id_property == "email":
+            self.blocklist.add(object_id.casefold())
+        return Reply(204, None, applied=True)
 
     # -- store -----------------------------------------------------------------------------------
 

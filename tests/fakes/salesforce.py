@@ -17,6 +17,11 @@ Reproduces, under ``/services/data/{api_version}`` (developer.salesforce.com, RE
   record;
 * ``allOrNone: true``: if any record fails nothing is applied and the records that would have
   succeeded report ``ALL_OR_NONE_OPERATION_ROLLED_BACK``;
+* "Delete Records Using sObject Collections": ``DELETE /composite/sobjects?ids=<Id>,<Id>``
+  (up to 200 Ids; ``allOrNone`` optional, default false) → 200 and a list of DeleteResult
+  ``{"id", "success", "errors"}`` in the order of the Ids: a deleted or unknown Id is
+  ``ENTITY_IS_DELETED`` / ``INVALID_CROSS_REFERENCE_KEY``, a malformed one ``MALFORMED_ID``;
+  no ``ids`` is 400 ``MISSING_ARGUMENT``, more than 200 400 ``EXCEEDED_ID_LIMIT``;
 * "Describe an Object": ``GET /sobjects/{SObjectName}/describe`` → 200 ``{"name", "label",
   "custom", "createable", "updateable", "fields": [{"name", "label", "type", "custom",
   "externalId", "idLookup", "unique", "nillable", "createable", "updateable", "length"}]}``;
@@ -372,8 +377,10 @@ class FakeSalesforce(FakeService):
         if not parts:
             if request.method == "POST":
                 return self._create(request)
+            if request.method == "DELETE":
+                return self._delete(request)
             if request.method != "PATCH":
-                return self._not_allowed(request, "PATCH, POST")
+                return self._not_allowed(request, "DELETE, PATCH, POST")
             return self._update(request)
         if request.method != "PATCH":
             return self._not_allowed(request, "PATCH")
@@ -795,6 +802,53 @@ class FakeSalesforce(FakeService):
                 results.append(
                     {"id": self._records[(sobject, key)]["Id"], "success": True, "errors": []}
                 )
+        return Reply(200, results, applied=applied)
+
+    def _delete(self, request: IncomingRequest) -> Reply:
+        ids = [i for i in ",".join(request.query.get("ids", [])).split(",") if i.strip()]
+        if not ids:
+            return self._request_error(400, "MISSING_ARGUMENT", "ids parameter is required")
+        if len(ids) > self.batch_limit:
+            return self._request_error(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {self.batch_limit} records "
+                "into this call",
+            )
+        all_or_none = (request.query.get("allOrNone") or ["false"])[0].lower() == "true"
+        errors: list[dict[str, Any] | None] = []
+        targets: list[tuple[str, str] | None] = []
+        for record_id in ids:
+            target = None
+            if not ID_RE.match(record_id):
+                errors.append(_sf_error("MALFORMED_ID", f"malformed id {record_id}", []))
+            else:
+                full_id = to_18(record_id) if len(record_id) == 15 else record_id
+                target = self._by_id.get(full_id)
+                if full_id in self._deleted_ids:
+                    errors.append(_sf_error("ENTITY_IS_DELETED", "entity is deleted", []))
+                elif target is None:
+                    errors.append(
+                        _sf_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
+                    )
+                else:
+                    errors.append(None)
+            targets.append(target)
+        rollback = all_or_none and any(errors)
+        results = []
+        applied = False
+        for record_id, target, error in zip(ids, targets, errors, strict=True):
+            if error is not None:
+                results.append({"id": record_id, "success": False, "errors": [error]})
+            elif rollback:
+                results.append({"id": record_id, "success": False, "errors": [ROLLED_BACK]})
+            else:
+                assert target is not None
+                fields = self._records.pop(target)
+                del self._by_id[fields["Id"]]
+                self._deleted_ids.add(fields["Id"])
+                applied = True
+                results.append({"id": fields["Id"], "success": True, "errors": []})
         return Reply(200, results, applied=applied)
 
     def _external_field(self, sobject: str, values: dict[str, Any]) -> str | None:

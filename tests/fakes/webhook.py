@@ -12,6 +12,9 @@ Contract:
   is acknowledged again with the first answer (200) and not re-applied;
 * 200 ``{"accepted": <n>, "rejected": [{"key", "error"}]}``: records whose key is in
   ``reject_keys`` are rejected, the others applied;
+* an erase event (a person asked to be forgotten): the same envelope with ``"event":
+  "erase"`` and ``"records": [{"key"}]`` (no data); the receiver deletes what it holds for
+  those keys and answers 200 ``{"erased": <n>}``;
 * 400 ``{"error": "..."}`` for a body that is not JSON, lacks ``records``, has malformed records or
   a delivery header that is missing or differs from ``batch_id``; 415 for another content type;
 * scripted/random faults, rate limit (429 + ``Retry-After``) and lost responses come from the base.
@@ -51,6 +54,7 @@ class FakeWebhookReceiver(FakeService):
         self._deliveries: list[str] = []
         self._answers: dict[str, dict[str, Any]] = {}
         self._received_keys: list[str] = []
+        self.erased_keys: list[str] = []  # keys of every erase event, in order
 
     # -- state for assertions --------------------------------------------------------------------
 
@@ -99,11 +103,14 @@ class FakeWebhookReceiver(FakeService):
         records = body.get("records") if isinstance(body, dict) else None
         if not isinstance(records, list):
             return Reply(400, {"error": "body must be a JSON object with a 'records' list"})
+        erase = body.get("event") == "erase"
+        if body.get("event") not in (None, "erase"):
+            return Reply(400, {"error": f"unknown event {body.get('event')!r}"})
         for position, record in enumerate(records):
             if (
                 not isinstance(record, dict)
                 or not isinstance(record.get("key"), str)
-                or not isinstance(record.get("data"), dict)
+                or not (erase or isinstance(record.get("data"), dict))
             ):
                 return Reply(
                     400, {"error": f"records[{position}] needs a string 'key' and an object 'data'"}
@@ -117,6 +124,13 @@ class FakeWebhookReceiver(FakeService):
         if delivery in self._answers:
             self.duplicate_deliveries += 1
             return Reply(200, self._answers[delivery], outcome="duplicate")
+        if erase:
+            erased = [r["key"] for r in records if self._records.pop(r["key"], None) is not None]
+            self.erased_keys.extend(r["key"] for r in records)
+            answer = {"erased": len(erased)}
+            self._answers[delivery] = answer
+            self._deliveries.append(delivery)
+            return Reply(200, answer, applied=True)
         rejected = []
         for record in records:
             key = record["key"]
