@@ -1,8 +1,8 @@
 """Every setting the project reads, in one place, from environment variables, checked before
 any work is done.
 
-``load_settings()`` reads every ``LEADSCORE_*`` variable (see the README's Configuration
-table) into one typed, frozen ``Settings`` object. A value that is not valid raises
+``load_settings()`` reads every ``LEADSCORE_*`` variable (see docs/configuration.md) into one
+typed, frozen ``Settings`` object. A value that is not valid raises
 ``SettingsError`` (a ``ValueError``) whose message names the variable, the value and what is
 allowed, e.g. ``LEADSCORE_PG_PORT='54x2' is not valid: a whole number from 1 to 65535``; every
 bad variable is reported at once, one per line. An empty value counts as unset (the default).

@@ -247,7 +247,7 @@ def current_as_of_dates(
     Current is today in UTC, and the day before when the run started then (a refresh that
     crosses midnight scored the day it started). ``LEADSCORE_AS_OF_DATE`` pins the scoring
     date of a run; it counts as current only when it is not before the day the run started:
-    a past value is exactly how the README backfills a calibration snapshot
+    a past value is exactly how docs/calibration.md backfills a calibration snapshot
     (``LEADSCORE_AS_OF_DATE=$(date -u -d '-90 days' +%F) leadscore run``), which must not
     overwrite the destinations with 90-day-old scores."""
     now = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ from html import escape
 STAGE_COLOURS = ("#9fb3c8", "#f0b429", "#2f855a", "#6b46c1", "#c53030")
 BAR = "#3b82f6"
 WIDTH = 640
-# The window README "Calibration and backtesting" backfills for (dbt var
+# The window docs/calibration.md ("No snapshot, no rows") backfills for (dbt var
 # calibration_window_days, default 90): how far back the first snapshot must be.
 DEFAULT_WINDOW_DAYS = 90
 
