@@ -28,8 +28,9 @@ The "bounds" part of the report sets the fixed cost against what the performance
 allow a day together: a full refresh of at most 2x the floor plus dbt's start-up, and a day
 of at most a tenth of that full refresh.
 
-with wall time and peak memory (resident set of the process tree) of each, and the ratios the
-README quotes. Each step runs in its own process so peak memory is its own. Results go to
+with wall time and peak memory (resident set of the process tree) of each, and the ratios
+docs/performance.md quotes. Each step runs in its own process so peak memory is its own.
+Results go to
 stdout as a table and to <work dir>/benchmark.json; dbt's per-model timings of each dbt step
 to <work dir>/run_results/.
 """

@@ -325,7 +325,7 @@ def _predictive_text(result) -> str:
 
     rule = auc("rule_score_auc")
     if rule == "n/a":
-        rule += " (no score snapshot of that date: see Calibration in the README)"
+        rule += " (no score snapshot of that date: see docs/calibration.md)"
     from orchestration.defs.dbt.project import relation_parts
 
     marts = relation_parts("dim_leads")[0]

@@ -3,8 +3,8 @@
 both produced by the Dagster run of the acceptance data.
 
 The acceptance warehouse has one score snapshot (today): its report must say that there is
-no calibration yet. A copy of it backfilled 90 days back and refreshed today, as README
-"Calibration and backtesting" tells a new installation to do, has a calibration: its
+no calibration yet. A copy of it backfilled 90 days back and refreshed today, as docs/calibration.md
+("No snapshot, no rows") tells a new installation to do, has a calibration: its
 conversion chart must draw mart_calibration_by_band, read here from the mart. Hand-made
 warehouses check the weekly MQL / SQL counts and the leak of the old conversion chart
 (today's scores against any deal ever won) without the acceptance run."""
@@ -442,7 +442,7 @@ def test_hand_made_report_fits_the_screen_in_chromium(tmp_path, width):
 @pytest.fixture(scope="module")
 def calibrated_refresh(duckdb_refresh, acceptance_landing, tmp_path_factory):
     """A copy of the acceptance warehouse, backfilled 90 days back and refreshed today by the
-    Dagster refresh job (README, "Calibration and backtesting"): its calibration marts hold
+    Dagster refresh job (docs/calibration.md): its calibration marts hold
     the evaluation of the backfilled snapshot."""
     source, _ = duckdb_refresh
     env = {

@@ -1,9 +1,10 @@
-"""The README's past-date recipes with every sync destination configured: the Dagster
+"""The documented past-date recipes (docs/operations.md) with every sync destination
+configured: the Dagster
 backfill (`dagster job execute ... -c backfill.yaml` with `as_of_date` three months back) and
 the calibration snapshot (`LEADSCORE_AS_OF_DATE=<90 days ago> leadscore run`) send nothing and
 leave the ledger alone; the daily run that follows syncs every destination.
 
-Real processes, as the README runs them, on 1,000 generated leads; HubSpot, Salesforce and
+Real processes, as docs/operations.md runs them, on 1,000 generated leads; HubSpot, Salesforce and
 the webhook receiver are the local fakes (tests/fakes), PostgreSQL the running service."""
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def test_backfill_and_calibration_recipes_sync_nothing_and_the_daily_run_syncs(
                 hubspot.add_contact(email)
             salesforce.add_record("Lead", contact_id, LastName="Lead", Company="Acme")
         fakes = (hubspot, salesforce, receiver)
-        # The production instance (README, Running unattended): steps that open the warehouse
+        # The production instance (docs/operations.md, Development and production): steps
+        # that open the warehouse
         # take turns (DuckDB has one writer), runs are kept in PostgreSQL.
         home = tmp_path / "dagster_home"
         home.mkdir()
@@ -130,7 +132,7 @@ def test_backfill_and_calibration_recipes_sync_nothing_and_the_daily_run_syncs(
             "LEADSCORE_SYNC_PG_CONNINFO": conninfo,
         }
 
-        # 1. The README's Dagster backfill, three months back.
+        # 1. The documented Dagster backfill, three months back.
         (tmp_path / "backfill.yaml").write_text(
             "ops:\n  leadscore_dbt_models:\n    config:\n"
             f'      as_of_date: "{backfill_date.isoformat()}"\n'

@@ -34,7 +34,7 @@ final as (
         leads.company_id,
 
         -- strings
-        -- DOMAIN.md: fewer than 200 employees is SMB; a lead whose company size is unknown
+        -- Fewer than 200 employees is SMB; a lead whose company size is unknown
         -- (no company, free-mail) is treated as the smallest tier.
         coalesce(leads.size_band, 'SMB') as company_tier,
         engagement_levels.engagement_level,

@@ -4,7 +4,7 @@
 
 -- HubSpot owners in the shape of the raw contract's crm_owners. HubSpot has no sales team or
 -- region on an owner, so both are empty and routing cannot assign these owners by team (see
--- the README). Empty when `hubspot_owner_enabled` is false.
+-- docs/segments.md). Empty when `hubspot_owner_enabled` is false.
 {%- set enabled = var('hubspot_owner_enabled', true) -%}
 {%- if enabled %}
 {%- set owner = source('hubspot', 'owner') -%}
