@@ -223,7 +223,16 @@ def test_files_sync_on_spark_sends_every_lead_once_then_only_changes(builds, tmp
 
     def sync() -> str:
         completed = subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", "sync", "--destination", "files"],
+            # the fixture scores a past date on purpose: say so, as a user backfilling would
+            [
+                sys.executable,
+                "-m",
+                "orchestration.cli",
+                "sync",
+                "--destination",
+                "files",
+                "--allow-past-as-of",
+            ],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
