@@ -44,11 +44,7 @@ classified as (
             when company_id is null then 'missing_company_id'
             when created_at is null then 'invalid_timestamp'
             when has_updated_at and parsed_updated_at is null then 'invalid_timestamp'
-            when
-                created_at > {{ dbt.dateadd(
-                    'hour', var('future_event_tolerance_hours'), '_loaded_at'
-                ) }}
-                then 'future_timestamp'
+            when {{ created_after_load('created_at', '_loaded_at') }} then 'future_timestamp'
         end as quarantine_reason
     from typed
 ),

@@ -96,10 +96,7 @@ enriched as (
             when typed.created_at is null then 'invalid_timestamp'
             when typed.has_updated_at and typed.parsed_updated_at is null
                 then 'invalid_timestamp'
-            when
-                typed.created_at > {{ dbt.dateadd(
-                    'hour', var('future_event_tolerance_hours'), 'typed._loaded_at'
-                ) }}
+            when {{ created_after_load('typed.created_at', 'typed._loaded_at') }}
                 then 'future_timestamp'
         end as quarantine_reason
     from typed

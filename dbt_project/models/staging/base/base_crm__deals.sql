@@ -45,11 +45,7 @@ classified as (
             when created_at is null then 'invalid_timestamp'
             when has_closed_at and closed_at is null then 'invalid_timestamp'
             when closed_at < created_at then 'closed_before_created'
-            when
-                created_at > {{ dbt.dateadd(
-                    'hour', var('future_event_tolerance_hours'), '_loaded_at'
-                ) }}
-                then 'future_timestamp'
+            when {{ created_after_load('created_at', '_loaded_at') }} then 'future_timestamp'
         end as quarantine_reason
     from typed
 ),
