@@ -539,3 +539,30 @@ def test_the_webhook_gets_its_url_as_configured_and_no_url_or_secret_reaches_a_l
         assert "webhook: sent" in done.stdout
         for text in ("Q-SECRET-42", f"127.0.0.1:{receiver.port}"):
             assert text not in done.stdout + done.stderr
+
+
+def test_the_scoring_date_column_is_found_on_every_engine(warehouse):
+    """PostgreSQL returns no column types for an empty result, so the payload's scoring date
+    is found in the catalog there; on both engines a past date is refused by name."""
+    from types import SimpleNamespace
+
+    from orchestration.sync.engine import SyncEngine, SyncOptions, SyncReport
+
+    warehouse.execute("create schema sync_probe")
+    warehouse.execute(
+        "create table sync_probe.payload (contact_id varchar, as_of_date date, lead_score integer)"
+    )
+    warehouse.execute("insert into sync_probe.payload values ('C1', date '2026-01-05', 40)")
+    engine = SyncEngine(
+        warehouse,
+        SimpleNamespace(name="files"),
+        schema="sync_probe",
+        payload_table="payload",
+        options=SyncOptions(
+            unhashed=("lead_score", "as_of_date"),
+            current_dates=frozenset({date(2026, 3, 1)}),
+            current_note="today in UTC (2026-03-01)",
+        ),
+    )
+    reason = engine._as_of_skip_reason(SyncReport("files", "run", "incremental"))
+    assert reason is not None and "the scores are as of 2026-01-05" in reason

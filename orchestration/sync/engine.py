@@ -556,14 +556,31 @@ class SyncEngine:
         if not self.options.unhashed:
             return None
         schema = self.conn.fetch_arrow(f"select * from {self.payload} limit 0").schema
+        declared: dict[str, str] | None = None
         for name in self.options.unhashed:
             index = schema.get_field_index(name)
-            if index >= 0 and (
-                pa.types.is_date(schema.field(index).type)
-                or pa.types.is_timestamp(schema.field(index).type)
-            ):
+            if index < 0:
+                continue
+            kind = schema.field(index).type
+            if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
                 return name
+            if pa.types.is_null(kind):
+                # PostgreSQL's rows carry the types, and `limit 0` has none: ask the catalog
+                if declared is None:
+                    declared = self._declared_types()
+                if declared.get(name, "").startswith(("date", "timestamp")):
+                    return name
         return None
+
+    def _declared_types(self) -> dict[str, str]:
+        """The payload's columns and their declared types, lower case, from the catalog."""
+        placeholder = self.conn.placeholder
+        rows = self.conn.fetchall(
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = {placeholder} and table_name = {placeholder}",
+            [self.schema, self.payload_table],
+        )
+        return {name: str(kind).lower() for name, kind in rows}
 
     def _as_of_skip_reason(self, report: SyncReport) -> str | None:
         """Why this payload must not be sent (its scores are not of the current date), or
