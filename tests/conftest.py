@@ -91,7 +91,20 @@ def acceptance_landing(tmp_path_factory: pytest.TempPathFactory) -> GenerationRe
 
 # The longest files start first, so that with `pytest -n` (pyproject.toml) no worker is left
 # with one of them at the end while the others wait.
-SLOWEST_FIRST = ("test_spark.py", "test_pipeline.py", "test_predictive.py")
+SLOWEST_FIRST = (
+    # the acceptance tier
+    "test_spark.py",
+    "test_pipeline.py",
+    "test_report.py",
+    "test_sync_recipes.py",
+    "test_predictive.py",
+    "test_export_onboarding.py",
+    # the default tier
+    "test_scoring.py",
+    "test_segments.py",
+    "test_sources.py",
+    "test_quality.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

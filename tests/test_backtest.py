@@ -24,6 +24,9 @@ from orchestration.defs.backtest.assets import rules_backtest
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import TODAY, ProjectCopy
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 AS_OF = TODAY - timedelta(days=90)
 RULE_SEEDS = (
     "scoring_behavior_rules",

@@ -21,6 +21,9 @@ from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import TODAY
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 
 def leadscore(data: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "LEADSCORE_TARGET": "duckdb", "LEADSCORE_DATA_DIR": str(data)}

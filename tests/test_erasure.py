@@ -24,6 +24,9 @@ from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.webhook import FakeWebhookReceiver
 from tests.test_sync_safety import SECRET, TOKEN, oauth_salesforce, salesforce_env
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 
 def leadscore(data: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "LEADSCORE_TARGET": "duckdb", "LEADSCORE_DATA_DIR": str(data), **extra}

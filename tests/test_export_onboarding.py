@@ -34,6 +34,9 @@ from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
 from tests.fixtures.crm_export import ID_COLUMN, OUTCOME_COLUMN, SNAPSHOT_DATE, write_lead_export
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 SETUP = Path(__file__).parent / "fixtures" / "crm_export_setup"
 AS_OF = SNAPSHOT_DATE.isoformat()
 

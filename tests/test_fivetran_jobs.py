@@ -25,6 +25,9 @@ from orchestration.lib.settings import PROJECT_ROOT
 from tests.fivetran_fixtures import FIVETRAN_TABLES, load_duckdb
 from tests.test_sources import AS_OF, SCHEMAS
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 # The table of each source whose freshness has thresholds and goes stale in the test.
 WATCHED = {"hubspot": "contact", "salesforce": "contact"}
 

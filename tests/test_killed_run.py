@@ -18,7 +18,11 @@ import pytest
 
 from orchestration.lib.settings import PROJECT_ROOT
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = [
+    pytest.mark.acceptance,
+    pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc"),
+]
 
 
 def environment(data: Path) -> dict[str, str]:

@@ -21,6 +21,9 @@ from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect
 from tests.conftest import AS_OF, run_refresh, settings_for
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 # Where each kind of dirty data the generator injects must end up, and with which reason.
 DIRTY_KIND_OUTCOME = {
     "duplicate_contact_email": ("crm_contacts", "merged", "duplicate_email"),

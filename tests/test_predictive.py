@@ -34,6 +34,9 @@ from orchestration.predictive.model import (
 )
 from tests.conftest import AS_OF, INFO_LOGS, ProjectCopy
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 MODEL_KEY = layer_key("predictive", "lead_conversion_model")
 TODAY = date.fromisoformat(AS_OF)
 WINDOW_DAYS = 90

@@ -26,6 +26,9 @@ from orchestration.defs.report.html import render_report
 from orchestration.lib.warehouse import WarehouseConnection, connect
 from tests.conftest import AS_OF, run_refresh, settings_for
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",

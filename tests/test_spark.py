@@ -27,6 +27,9 @@ from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
 from tests.rule_kinds import NEW_BEHAVIOUR_RULES, NEW_FIT_RULES, add_extra_columns, add_rules
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 AS_OF = date(2026, 6, 30)
 # The marts round scores to 6 decimals, so float noise in the engines' sums (which add in
 # different orders) can show as one unit in the sixth decimal: equal to 1e-6.

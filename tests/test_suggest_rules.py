@@ -22,6 +22,9 @@ from orchestration.learning.runner import suggest_rules
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import AS_OF
 
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
+
 WINDOW_DAYS = 90
 
 

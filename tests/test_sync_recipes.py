@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import psycopg
 import pyarrow.parquet as pq
+import pytest
 
 from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
@@ -29,6 +30,9 @@ from orchestration.sync.runner import DESTINATIONS
 from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.webhook import FakeWebhookReceiver
 from tests.test_sync_safety import SECRET, TOKEN, oauth_salesforce, salesforce_env
+
+# Slow end-to-end: the second CI tier (`pytest -m acceptance`).
+pytestmark = pytest.mark.acceptance
 
 BIN = Path(sys.executable).parent
 SHIPPED_INSTANCE = PROJECT_ROOT / "orchestration" / "deploy" / "dagster.yaml"
