@@ -307,7 +307,9 @@ def test_the_fast_funnel_trains_point_in_time_with_a_fitted_window(funnel_run):
     existing = leads[(leads.first_contact < end) & ~(leads.won < end)]
     converted = (existing.won >= end) & (existing.won < end + pd.Timedelta(days=WINDOW_DAYS))
     assert card.holdout_examples == len(existing)
-    assert card.holdout_conversions == converted.sum() >= 15
+    # few of them: of the leads open on E only those created in the two weeks before it
+    # still win (a slower funnel has more); the margin below is sized by the real counts
+    assert card.holdout_conversions == converted.sum() >= 8
     # well above chance: 4 standard deviations of a random score's AUC on these leads
     margin = 4 * null_auc_sd(int(converted.sum()), int((~converted).sum()))
     assert card.holdout_auc > 0.5 + margin, (card.holdout_auc, margin)
@@ -317,8 +319,8 @@ def test_the_fast_funnel_trains_point_in_time_with_a_fitted_window(funnel_run):
 def test_leads_sampled_at_creation_have_point_in_time_outcomes(funnel_run, tmp_path):
     """With `sample_at_creation: true` every lead created in the training period is also an
     example on its creation day: won within the 14-day window after that day, recounted from
-    the files. (With the default `auto` the funnel's training dates held enough conversions
-    as of mid-year, so the run above did not need them.)"""
+    the files. (With the default `auto` the funnel's training dates held too few conversions
+    as of mid-year, so the run above added them already.)"""
     _, data_dir, leads = funnel_run
     root = tmp_path / "project"
     ignore = shutil.ignore_patterns("target", "logs")
@@ -329,7 +331,7 @@ def test_leads_sampled_at_creation_have_point_in_time_outcomes(funnel_run, tmp_p
     [(before,)] = project.query(
         "select count(*) from intermediate.int_predictive__examples where sample_kind = 'creation'"
     )
-    assert before == 0  # auto: not needed
+    assert before > 0  # auto: needed here
     set_predictive(project.seeds, sample_at_creation="true")
     completed = project.dbt(
         "build", "-s", "predictive_settings", "int_predictive__examples", as_of=FUNNEL_AS_OF
