@@ -414,19 +414,24 @@ class WarehouseConnection:
 
     def table_columns(self, schema: str, table: str) -> list[str]:
         """The table's columns in order; [] when it does not exist."""
+        return list(self.column_types(schema, table))
+
+    def column_types(self, schema: str, table: str) -> dict[str, str]:
+        """The table's columns in order with their declared types, lower case; {} when it
+        does not exist."""
         if self.dialect == "spark":
             name = f"{_backtick(schema)}.{_backtick(table)}"
             if not self._raw.catalog.tableExists(name):
-                return []
-            return list(self._raw.table(name).columns)
+                return {}
+            return {column: kind.lower() for column, kind in self._raw.table(name).dtypes}
         placeholder = self.placeholder
         rows = self.fetchall(
-            "select column_name from information_schema.columns "
+            "select column_name, data_type from information_schema.columns "
             f"where table_schema = {placeholder} and table_name = {placeholder} "
             "order by ordinal_position",
             [schema, table],
         )
-        return [row[0] for row in rows]
+        return {column: str(kind).lower() for column, kind in rows}
 
     def append_arrow(self, schema: str, table: str, batch: pa.Table) -> None:
         """Append an Arrow table whose column names match columns of ``schema.table``; the

@@ -552,35 +552,13 @@ class SyncEngine:
     # -- guards -----------------------------------------------------------------------------
 
     def _as_of_column(self) -> str | None:
-        """The payload's scoring date: the date column among ``meta.sync.unhashed``."""
-        if not self.options.unhashed:
-            return None
-        schema = self.conn.fetch_arrow(f"select * from {self.payload} limit 0").schema
-        declared: dict[str, str] | None = None
+        """The payload's scoring date: the date column among ``meta.sync.unhashed``, by its
+        declared type (an empty PostgreSQL result carries no types to read)."""
+        declared = self.conn.column_types(self.schema, self.payload_table)
         for name in self.options.unhashed:
-            index = schema.get_field_index(name)
-            if index < 0:
-                continue
-            kind = schema.field(index).type
-            if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
+            if declared.get(name, "").startswith(("date", "timestamp")):
                 return name
-            if pa.types.is_null(kind):
-                # PostgreSQL's rows carry the types, and `limit 0` has none: ask the catalog
-                if declared is None:
-                    declared = self._declared_types()
-                if declared.get(name, "").startswith(("date", "timestamp")):
-                    return name
         return None
-
-    def _declared_types(self) -> dict[str, str]:
-        """The payload's columns and their declared types, lower case, from the catalog."""
-        placeholder = self.conn.placeholder
-        rows = self.conn.fetchall(
-            "select column_name, data_type from information_schema.columns "
-            f"where table_schema = {placeholder} and table_name = {placeholder}",
-            [self.schema, self.payload_table],
-        )
-        return {name: str(kind).lower() for name, kind in rows}
 
     def _as_of_skip_reason(self, report: SyncReport) -> str | None:
         """Why this payload must not be sent (its scores are not of the current date), or
