@@ -225,11 +225,11 @@ def test_reconciliation_check_fails_when_a_staged_row_goes_missing(duckdb_refres
 
 def test_uniqueness_checks_find_a_repeated_row(duckdb_refresh, tmp_path):
     """The uniqueness test (on DuckDB, hashes first, then the exact check) reports a row
-    written twice: in a mart, and in the day aggregates' latest run."""
+    written twice: in the score components, and in the day aggregates' latest run."""
     settings, _ = duckdb_refresh
     broken = tmp_path / "broken.duckdb"
     shutil.copy(settings.duckdb_path, broken)
-    components = relation_name("fct_lead_score_components")
+    components = relation_name("int_scoring__lead_score_components")
     days = relation_name("int_scoring__signal_activity_by_day")
     with duckdb.connect(str(broken)) as conn:
         conn.execute(f"insert into {components} select * from {components} limit 1")
@@ -240,14 +240,14 @@ def test_uniqueness_checks_find_a_repeated_row(duckdb_refresh, tmp_path):
     completed = _dbt_test(
         broken,
         [
-            "fct_lead_score_components,test_name:unique_combination",
+            "int_scoring__lead_score_components,test_name:unique_combination",
             "int_scoring__signal_activity_by_day",
         ],
         settings,
         tmp_path,
     )
     assert completed.returncode != 0
-    assert "FAIL 1 unique_combination_fct_lead_score_components" in completed.stdout
+    assert "FAIL 1 unique_combination_int_scoring__lead_score_components" in completed.stdout
     assert "FAIL 2 unique_combination_int_scoring__signal_activity_by_day" in completed.stdout
 
 

@@ -1,4 +1,4 @@
--- One row per lead: the scores (sums of fct_lead_score_components), their bands (stage from
+-- One row per lead: the scores (sums of int_scoring__lead_score_components), their bands (stage from
 -- the lead score, grade from fit, engagement level from behaviour), the fit x engagement
 -- priority (A1 = best fit, most engaged) and the top reasons in words.
 with
@@ -8,7 +8,7 @@ profile as (
 ),
 
 components as (
-    select * from {{ ref('fct_lead_score_components') }}
+    select * from {{ ref('int_scoring__lead_score_components') }}
 ),
 
 bands as (

@@ -2,7 +2,7 @@
 
 -- One row per lead and fit rule that fires: every condition of the rule holds for the lead
 -- (rows of scoring_fit_rules with one rule_id are its conditions). A view:
--- fct_lead_score_components, its one reader, computes it while writing the components (a
+-- int_scoring__lead_score_components, its one reader, computes it while writing the components (a
 -- table here would write and read again about five rows per lead every day); it depends only
 -- on the profile and the rules. Conditions read the attribute as the rule's type (text,
 -- number, date as its age in days at the as-of date, boolean); see condition_matches().
