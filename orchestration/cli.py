@@ -132,7 +132,7 @@ def summary_text(settings: Settings) -> str:
         )
         segments = conn.fetchall(
             "select segment, count(*), max(queue), count(distinct owner_id) "
-            f"from {relation_name('mart_lead_segments')} "
+            f"from {relation_name('dim_lead_segments')} "
             "group by segment order by min(segment_priority)"
         )
         quality = conn.fetchall(
@@ -172,7 +172,7 @@ def summary_text(settings: Settings) -> str:
     if segments:
         parts += [
             "",
-            "Leads by segment, with their route (mart_lead_segments):",
+            "Leads by segment, with their route (dim_lead_segments):",
             _table(
                 ["segment", "leads", "route", "owners"],
                 [

@@ -25,10 +25,10 @@ CONTACTS, EVENTS, SEED = 4_000, 120_000, 11
 WINDOW_DAYS = 90  # the default of the dbt var calibration_window_days
 EVALUATION_DATE = TODAY - timedelta(days=WINDOW_DAYS)
 MARTS = (
-    "mart_calibration_by_band",
-    "mart_calibration_by_dimension",
-    "mart_calibration_metrics",
-    "mart_threshold_suggestions",
+    "fct_calibration_by_band",
+    "fct_calibration_by_dimension",
+    "fct_calibration_metrics",
+    "fct_threshold_suggestions",
 )
 
 
@@ -111,10 +111,10 @@ def _stage_thresholds() -> tuple[float, float]:
 
 def test_the_default_evaluation_date_is_the_latest_snapshot_with_a_full_window(calibrated):
     _, marts = calibrated
-    [metrics] = marts["mart_calibration_metrics"]
+    [metrics] = marts["fct_calibration_metrics"]
     assert metrics["evaluation_date"] == EVALUATION_DATE
     assert metrics["window_end_date"] == TODAY
-    assert {row["evaluation_date"] for row in marts["mart_calibration_by_band"]} == {
+    assert {row["evaluation_date"] for row in marts["fct_calibration_by_band"]} == {
         EVALUATION_DATE
     }
 
@@ -122,7 +122,7 @@ def test_the_default_evaluation_date_is_the_latest_snapshot_with_a_full_window(c
 def test_conversion_rises_with_score_band(calibrated, expected):
     _, marts = calibrated
     scores, outcome = expected
-    bands = sorted(marts["mart_calibration_by_band"], key=lambda row: row["band_floor"])
+    bands = sorted(marts["fct_calibration_by_band"], key=lambda row: row["band_floor"])
     # every band's counts, recomputed (scores of 100 belong to the 90-100 band)
     recomputed: dict[int, list[int]] = {}
     for contact, score in scores.items():
@@ -167,7 +167,7 @@ def test_score_bands_follow_the_generators_hidden_propensity(calibrated):
     top = [m for floor, m in mean.items() if floor >= 60]
     bottom = [m for floor, m in mean.items() if floor < 30]
     assert min(top) > max(bottom)
-    rates = {row["band_floor"]: row["conversion_rate"] for row in marts["mart_calibration_by_band"]}
+    rates = {row["band_floor"]: row["conversion_rate"] for row in marts["fct_calibration_by_band"]}
     assert set(rates) == set(mean)
 
 
@@ -195,7 +195,7 @@ def _spearman(xs: list[float], ys: list[float]) -> float:
 def test_auc_precision_and_recall_match_an_independent_computation(calibrated, expected):
     _, marts = calibrated
     scores, outcome = expected
-    [metrics] = marts["mart_calibration_metrics"]
+    [metrics] = marts["fct_calibration_metrics"]
     positives = [scores[c] for c in scores if outcome[c]]
     negatives = [scores[c] for c in scores if not outcome[c]]
     # AUC as the share of (converter, non-converter) pairs ranked right, ties counting half
@@ -221,7 +221,7 @@ def test_auc_precision_and_recall_match_an_independent_computation(calibrated, e
 def test_conversion_by_stage_grade_and_segment_adds_up(calibrated, expected):
     _, marts = calibrated
     scores, outcome = expected
-    rows = marts["mart_calibration_by_dimension"]
+    rows = marts["fct_calibration_by_dimension"]
     for dimension in ("lead_stage", "fit_grade", "segment"):
         mine = [row for row in rows if row["dimension"] == dimension]
         assert sum(row["leads"] for row in mine) == len(scores), dimension
@@ -236,7 +236,7 @@ def test_conversion_by_stage_grade_and_segment_adds_up(calibrated, expected):
 def test_threshold_suggestions_meet_the_seed_targets(calibrated, expected):
     _, marts = calibrated
     scores, outcome = expected
-    rows = {(r["stage"], r["target_type"]): r for r in marts["mart_threshold_suggestions"]}
+    rows = {(r["stage"], r["target_type"]): r for r in marts["fct_threshold_suggestions"]}
     mql, sql = _stage_thresholds()
     current = {"MQL": mql, "SQL": sql}
 

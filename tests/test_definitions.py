@@ -63,18 +63,18 @@ def test_layers_are_groups():
     assert groups[dg.AssetKey(["config", "event_types"])] == "config"
     assert groups[dg.AssetKey(["scoring", "dim_leads"])] == "scoring"
     assert groups[dg.AssetKey(["scoring", "int_scoring__rule_activity_by_day"])] == "scoring"
-    assert groups[dg.AssetKey(["segments", "mart_lead_segments"])] == "segments"
+    assert groups[dg.AssetKey(["segments", "dim_lead_segments"])] == "segments"
     assert groups[dg.AssetKey(["report", "lead_segment_report"])] == "report"
-    assert groups[dg.AssetKey(["calibration", "mart_calibration_by_band"])] == "calibration"
+    assert groups[dg.AssetKey(["calibration", "fct_calibration_by_band"])] == "calibration"
 
 
 def test_report_assets_run_after_the_marts_they_read():
     graph = asset_graph()
     report = graph.get(dg.AssetKey(["report", "lead_segment_report"]))
     export = graph.get(dg.AssetKey(["report", "bi_parquet_export"]))
-    assert dg.AssetKey(["segments", "mart_segment_summary"]) in report.parent_keys
+    assert dg.AssetKey(["segments", "fct_segment_summary"]) in report.parent_keys
     assert dg.AssetKey(["scoring", "dim_leads"]) in report.parent_keys
-    assert dg.AssetKey(["segments", "mart_accounts"]) in export.parent_keys
+    assert dg.AssetKey(["segments", "dim_accounts"]) in export.parent_keys
 
 
 def test_dbt_tests_are_asset_checks_including_reconciliation():

@@ -156,10 +156,10 @@ def test_every_lead_is_in_exactly_one_matrix_segment(duckdb_refresh):
         leads = conn.fetchall(f"select count(*) from {relation_name('dim_leads')}")[0][0]
         rows = conn.fetchall(
             "select count(*), count(distinct contact_id), count(segment) "
-            f"from {relation_name('mart_lead_segments')}"
+            f"from {relation_name('dim_lead_segments')}"
         )[0]
         segments = dict(
-            conn.fetchall(f"select segment, leads from {relation_name('mart_segment_summary')}")
+            conn.fetchall(f"select segment, leads from {relation_name('fct_segment_summary')}")
         )
     assert rows == (leads, leads, leads)
     assert len(segments) == 8 and all(n > 0 for n in segments.values())

@@ -99,7 +99,7 @@ def test_the_model_beats_the_rule_score_on_the_held_out_date(predicted):
     assert card.model_run_id == metadata["model_run_id"]
     # the rule score's AUC is the calibration mart's, on the same leads and outcomes
     [(mart_auc, mart_leads, mart_conversions)] = project.query(
-        "select roc_auc, leads, conversions from marts.mart_calibration_metrics"
+        "select roc_auc, leads, conversions from marts.fct_calibration_metrics"
     )
     assert card.rule_score_auc == pytest.approx(mart_auc, abs=1e-9)
     assert metadata["rule_score_auc"] == pytest.approx(mart_auc, abs=1e-9)

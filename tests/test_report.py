@@ -5,7 +5,7 @@ both produced by the Dagster run of the acceptance data.
 The acceptance warehouse has one score snapshot (today): its report must say that there is
 no calibration yet. A copy of it backfilled 90 days back and refreshed today, as docs/calibration.md
 ("No snapshot, no rows") tells a new installation to do, has a calibration: its
-conversion chart must draw mart_calibration_by_band, read here from the mart. Hand-made
+conversion chart must draw fct_calibration_by_band, read here from the mart. Hand-made
 warehouses check the weekly MQL / SQL counts and the leak of the old conversion chart
 (today's scores against any deal ever won) without the acceptance run."""
 
@@ -261,14 +261,14 @@ def hand_made_warehouse(*, calibrated: bool, conn: WarehouseConnection | None = 
     )
     _create(
         conn,
-        "mart_segment_summary",
+        "fct_segment_summary",
         "segment varchar, leads bigint, conversion_rate double precision, route varchar, "
         "segment_priority integer",
         [("Hot", 2, 0.5, "sdr", 1), ("Nurture", 2, 0.0, "nurture", 2)],
     )
     _create(
         conn,
-        "mart_lead_segments",
+        "dim_lead_segments",
         "contact_id varchar, company_tier varchar, engagement_level varchar",
         [("hot1", "SMB", "High"), ("hot2", "SMB", "High"), ("warm", "SMB", "Low")],
     )
@@ -291,7 +291,7 @@ def hand_made_warehouse(*, calibrated: bool, conn: WarehouseConnection | None = 
     evaluation = as_of - timedelta(days=90)
     _create(
         conn,
-        "mart_calibration_by_band",
+        "fct_calibration_by_band",
         "score_band varchar, band_floor integer, band_ceiling integer, window_days integer, "
         "leads bigint, conversions bigint, conversion_rate double precision, "
         "lift double precision, evaluation_date date, window_end_date date",
@@ -304,7 +304,7 @@ def hand_made_warehouse(*, calibrated: bool, conn: WarehouseConnection | None = 
     )
     _create(
         conn,
-        "mart_calibration_metrics",
+        "fct_calibration_metrics",
         "window_days integer, leads bigint, conversions bigint, conversion_rate double precision, "
         "roc_auc double precision, evaluation_date date, window_end_date date",
         [(90, 100, 4, 0.04, 0.713, evaluation, as_of)] if calibrated else [],
@@ -368,7 +368,7 @@ def test_conversion_chart_is_the_calibration_mart_not_todays_scores_against_won_
         label: (leads, won, f"{won / leads:.1%}")
         for label, leads, won in conn.fetchall(
             "select score_band, leads, conversions "
-            f"from {relation_name('mart_calibration_by_band')}"
+            f"from {relation_name('fct_calibration_by_band')}"
         )
     }
     bars = {
@@ -404,7 +404,7 @@ def test_conversion_chart_is_the_calibration_mart_not_todays_scores_against_won_
 def test_report_escapes_names_and_draws_one_mark_per_value():
     conn = hand_made_warehouse(calibrated=True)
     conn.execute(
-        f"update {relation_name('mart_segment_summary')} "
+        f"update {relation_name('fct_segment_summary')} "
         "set segment = '<script>alert(1)</script>' where segment = 'Hot'"
     )
     data = load_report_data(conn)
@@ -476,10 +476,10 @@ def test_report_renders_in_chromium_with_every_chart_drawn(calibrated_refresh, t
     assert set(marks) == CHARTS
     with connect(settings, read_only=True) as conn:
         [(segments,)] = conn.fetchall(
-            f"select count(*) from {relation_name('mart_segment_summary')}"
+            f"select count(*) from {relation_name('fct_segment_summary')}"
         )
         [(bands,)] = conn.fetchall(
-            f"select count(*) from {relation_name('mart_calibration_by_band')}"
+            f"select count(*) from {relation_name('fct_calibration_by_band')}"
         )
     assert marks["segment-sizes"] == segments  # one bar per segment
     assert marks["segment-heatmap"] == 9  # 3 tiers x 3 engagement levels
@@ -489,7 +489,7 @@ def test_report_renders_in_chromium_with_every_chart_drawn(calibrated_refresh, t
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
-def test_conversion_chart_draws_mart_calibration_by_band(calibrated_refresh, tmp_path):
+def test_conversion_chart_draws_fct_calibration_by_band(calibrated_refresh, tmp_path):
     settings = calibrated_refresh
     report = settings.data_dir / "reports" / REPORT_FILE
     chart = render_in_chromium(report, tmp_path / "report.png", 390)["conversion"]
@@ -498,12 +498,12 @@ def test_conversion_chart_draws_mart_calibration_by_band(calibrated_refresh, tmp
             band: (int(leads), int(won), float(rate))
             for band, leads, won, rate in conn.fetchall(
                 "select score_band, leads, conversions, conversion_rate "
-                f"from {relation_name('mart_calibration_by_band')}"
+                f"from {relation_name('fct_calibration_by_band')}"
             )
         }
         [(evaluation, window_end, leads, conversions, auc)] = conn.fetchall(
             "select evaluation_date, window_end_date, leads, conversions, roc_auc "
-            f"from {relation_name('mart_calibration_metrics')}"
+            f"from {relation_name('fct_calibration_metrics')}"
         )
         # the old chart's figure for the top band: today's scores against any deal ever won
         [(top_leads, top_won)] = conn.fetchall(

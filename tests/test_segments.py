@@ -25,22 +25,22 @@ def test_a_three_segment_matrix_rebuilds_with_no_code_change(project: ProjectCop
     project.build()
 
     per_segment = dict(
-        project.query("select segment, count(*) from marts.mart_lead_segments group by 1")
+        project.query("select segment, count(*) from marts.dim_lead_segments group by 1")
     )
     leads = project.query("select count(*) from marts.dim_leads")[0][0]
     assert set(per_segment) == {"Hot", "Warm", "Cold"}
     assert sum(per_segment.values()) == leads  # every lead in exactly one segment
     wrong = project.query(
-        "select count(*) from marts.mart_lead_segments where "
+        "select count(*) from marts.dim_lead_segments where "
         "(segment = 'Hot' and lead_score < 70) "
         "or (segment = 'Warm' and (lead_score < 40 or lead_score >= 70)) "
         "or (segment = 'Cold' and lead_score >= 40)"
     )
     assert wrong == [(0,)]
-    summary = project.query("select segment, leads from marts.mart_segment_summary order by 1")
+    summary = project.query("select segment, leads from marts.fct_segment_summary order by 1")
     assert dict(summary) == per_segment
     hot_owners = project.query(
-        "select count(*) from marts.mart_lead_segments where segment = 'Hot' and owner_id is null"
+        "select count(*) from marts.dim_lead_segments where segment = 'Hot' and owner_id is null"
     )
     assert hot_owners == [(0,)]  # the sdr route gives every Hot lead an owner
 
@@ -77,7 +77,7 @@ def test_dbt_docs_generate_documents_the_bi_marts(project: ProjectCopy):
     assert completed.returncode == 0, completed.stdout[-3000:]
     catalog = json.loads((project.root / "dbt_project" / "target" / "catalog.json").read_text())
     manifest = json.loads((project.root / "dbt_project" / "target" / "manifest.json").read_text())
-    for model in ("mart_lead_segments", "mart_segment_summary"):
+    for model in ("dim_lead_segments", "fct_segment_summary"):
         node = manifest["nodes"][f"model.leadscore.{model}"]
         assert node["contract"]["enforced"]
         assert all(column["description"] for column in node["columns"].values())

@@ -138,7 +138,7 @@ def assert_every_person_scored_staged_and_segmented(settings: Settings, people: 
     assert all(score is not None for _, score, _ in leads)
     assert {stage for _, _, stage in leads} <= {"Cold", "MQL", "SQL"}
     segments = query(
-        settings, f"select contact_id, segment from {relation_name('mart_lead_segments')}"
+        settings, f"select contact_id, segment from {relation_name('dim_lead_segments')}"
     )
     assert sorted(contact for contact, _ in segments) == sorted(people)  # one row each
     assert all(segment for _, segment in segments)

@@ -51,7 +51,7 @@ LEAD_MARTS = {
         ],
         ["fit_score", "behavior_score", "lead_score", "score_change"],
     ),
-    "mart_lead_segments": (
+    "dim_lead_segments": (
         ["contact_id"],
         [
             "segment",

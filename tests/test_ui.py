@@ -17,7 +17,7 @@ from tests.test_report import CHROMIUM_FLAGS, chromium
 # As the catalog writes asset keys: group-like prefix / name.
 EXPECTED_ASSETS = (
     "scoring / dim_leads",
-    "segments / mart_lead_segments",
+    "segments / dim_lead_segments",
     "report / lead_segment_report",
     "raw / crm_contacts",
 )

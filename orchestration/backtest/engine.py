@@ -36,9 +36,9 @@ from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
 SCORED_MODEL = "fct_lead_score_history"
-CALIBRATION_MODELS = ("int_calibration__scored_outcomes", "mart_calibration_metrics")
+CALIBRATION_MODELS = ("int_calibration__scored_outcomes", "fct_calibration_metrics")
 CALIBRATION_SEEDS = ("calibration_targets",)
-# Metrics compared between the rule sets, as named in mart_calibration_metrics.
+# Metrics compared between the rule sets, as named in fct_calibration_metrics.
 METRICS = (
     "leads",
     "conversions",
@@ -380,7 +380,7 @@ def _score_rule_set(
     with connect(scratch.settings, read_only=True) as conn:
         leads = _fetch_snapshot(conn, _relation(project_dir, SCORED_MODEL), as_of)
         metrics_rows = conn.fetch_dicts(
-            f"select * from {_relation(project_dir, 'mart_calibration_metrics')}"
+            f"select * from {_relation(project_dir, 'fct_calibration_metrics')}"
         )
     if not leads:
         raise BacktestError(f"no lead was scored as of {as_of}: is there data before that date?")

@@ -455,7 +455,7 @@ def _pipeline(settings: PredictiveSettings, dataset: Dataset):
 
 def roc_auc(outcomes: np.ndarray, scores: np.ndarray) -> float | None:
     """ROC AUC by the rank-sum formula (ties at their average rank); None without both
-    classes. The same formula as mart_calibration_metrics, so the two figures compare."""
+    classes. The same formula as fct_calibration_metrics, so the two figures compare."""
     outcomes = np.asarray(outcomes, dtype=bool)
     positives, negatives = int(outcomes.sum()), int((~outcomes).sum())
     if positives == 0 or negatives == 0:

@@ -5,7 +5,7 @@
 with
 
 segments as (
-    select * from {{ ref('mart_lead_segments') }}
+    select * from {{ ref('dim_lead_segments') }}
 ),
 
 leads as (

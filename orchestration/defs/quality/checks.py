@@ -6,7 +6,7 @@ single build cannot see: time and the previous refresh. Limits are data:
 seeds/data_quality_thresholds.csv.
 
 Dagster's blocking stops only the assets that depend directly on the checked asset, so the
-blocking checks sit on `mart_lead_segments`, the published mart every outward-facing asset
+blocking checks sit on `dim_lead_segments`, the published mart every outward-facing asset
 (report, exports, syncs) reads, whatever table they measure. Warning checks sit on the table
 they look at and only report.
 
@@ -62,7 +62,7 @@ def events_are_fresh() -> dg.AssetCheckResult:
 
 
 # The gate in front of everything that leaves the warehouse.
-GATED_MART = "mart_lead_segments"
+GATED_MART = "dim_lead_segments"
 
 
 @dg.asset_check(
@@ -141,7 +141,7 @@ def sql_share_is_stable() -> dg.AssetCheckResult:
 
 @dg.asset_check(
     pool=WAREHOUSE_POOL,
-    asset=dbt_key("mart_segment_summary"),
+    asset=dbt_key("fct_segment_summary"),
     name="segment_shares_within_bounds",
     description="Warns when one matrix segment holds more than max_segment_share of the leads.",
 )
@@ -149,7 +149,7 @@ def segment_shares_within_bounds() -> dg.AssetCheckResult:
     with connect(load_settings(), read_only=True) as conn:
         limit = thresholds(conn)["max_segment_share"]
         shares = conn.fetchall(
-            f"select segment, share_of_leads from {relation_name('mart_segment_summary')}"
+            f"select segment, share_of_leads from {relation_name('fct_segment_summary')}"
         )
     largest_segment, largest = max(shares, key=lambda row: row[1] or 0.0, default=("", 0.0))
     return dg.AssetCheckResult(

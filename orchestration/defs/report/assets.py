@@ -22,12 +22,12 @@ from orchestration.lib.files import write_atomically
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
-EXPORT_MODELS = ("mart_lead_segments", "mart_segment_summary", "mart_accounts")
-CALIBRATION_MODELS = ("mart_calibration_by_band", "mart_calibration_metrics")
+EXPORT_MODELS = ("dim_lead_segments", "fct_segment_summary", "dim_accounts")
+CALIBRATION_MODELS = ("fct_calibration_by_band", "fct_calibration_metrics")
 REPORT_MODELS = (
     "dim_leads",
-    "mart_lead_segments",
-    "mart_segment_summary",
+    "dim_lead_segments",
+    "fct_segment_summary",
     "fct_lead_score_history",
     "fct_lead_stage_transitions",
     *CALIBRATION_MODELS,
@@ -78,7 +78,7 @@ def load_calibration(conn: WarehouseConnection) -> Calibration | None:
     snapshot on an evaluation date yet)."""
     metrics = conn.fetch_dicts(
         "select evaluation_date, window_end_date, window_days, leads, conversions, roc_auc "
-        f"from {relation_name('mart_calibration_metrics')} order by evaluation_date desc"
+        f"from {relation_name('fct_calibration_metrics')} order by evaluation_date desc"
     )
     if not metrics:
         return None
@@ -94,7 +94,7 @@ def load_calibration(conn: WarehouseConnection) -> Calibration | None:
         )
         for row in conn.fetch_dicts(
             "select score_band, band_floor, leads, conversions, lift, evaluation_date "
-            f"from {relation_name('mart_calibration_by_band')} order by band_floor"
+            f"from {relation_name('fct_calibration_by_band')} order by band_floor"
         )
         if _day(row["evaluation_date"]) == evaluation
     ]
@@ -196,7 +196,7 @@ def load_report_data(conn: WarehouseConnection) -> ReportData:
         "where band_type = 'stage' order by band_rank"
     )
     stage_order = [label for label, _, _ in stage_bands]
-    # as mart_calibration_metrics names them: MQL the second stage band, SQL the top one
+    # as fct_calibration_metrics names them: MQL the second stage band, SQL the top one
     mql = next((label for label, rank, _ in stage_bands if rank == 2), "MQL")
     sql = next((label for label, _, upper in stage_bands if upper is None), "SQL")
     as_of_day = _day(as_of)
@@ -215,14 +215,14 @@ def load_report_data(conn: WarehouseConnection) -> ReportData:
             (segment, int(n), None if rate is None else float(rate), route)
             for segment, n, rate, route in conn.fetchall(
                 "select segment, leads, conversion_rate, route "
-                f"from {relation_name('mart_segment_summary')} order by segment_priority"
+                f"from {relation_name('fct_segment_summary')} order by segment_priority"
             )
         ],
         heatmap=[
             (tier, level, int(n))
             for tier, level, n in conn.fetchall(
                 "select company_tier, engagement_level, count(*) "
-                f"from {relation_name('mart_lead_segments')} group by 1, 2"
+                f"from {relation_name('dim_lead_segments')} group by 1, 2"
             )
         ],
         stage_counts=[(stage, int(n)) for stage, n in stage_counts],

@@ -6,7 +6,7 @@ what the browser test counts. The charts are SVGs with a viewBox drawn at 100% o
 so they scale down to a phone's width; tables scroll inside their own box.
 
 The conversion chart is point-in-time: the scores of an evaluation date E against the deals
-won in the window after E (mart_calibration_by_band), never today's scores against deals
+won in the window after E (fct_calibration_by_band), never today's scores against deals
 already won, which would flatter the top bands (a lead that converted scores high because
 it converted)."""
 
@@ -27,7 +27,7 @@ DEFAULT_WINDOW_DAYS = 90
 
 @dataclass(frozen=True)
 class CalibrationBand:
-    """One row of mart_calibration_by_band."""
+    """One row of fct_calibration_by_band."""
 
     label: str  # score_band, e.g. "90-100"
     floor: int
@@ -42,7 +42,7 @@ class CalibrationBand:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The evaluation of mart_calibration_metrics and its bands."""
+    """The evaluation of fct_calibration_metrics and its bands."""
 
     evaluation_date: str
     window_end_date: str
@@ -281,7 +281,7 @@ def _no_calibration(data: ReportData) -> str:
 
 def conversion_by_band(data: ReportData) -> str:
     """Bars: conversion rate per score band on the evaluation date (does the score rank
-    leads?), from mart_calibration_by_band, or a note on how to get a calibration."""
+    leads?), from fct_calibration_by_band, or a note on how to get a calibration."""
     title = "Conversion rate by score band"
     calibration = data.calibration
     if calibration is None or not calibration.bands:
@@ -289,7 +289,7 @@ def conversion_by_band(data: ReportData) -> str:
             "conversion-by-band",
             title,
             _no_calibration(data),
-            "Point-in-time calibration (mart_calibration_by_band) needs a score snapshot "
+            "Point-in-time calibration (fct_calibration_by_band) needs a score snapshot "
             "at least 90 days old.",
         )
     rows = sorted(calibration.bands, key=lambda band: band.floor)

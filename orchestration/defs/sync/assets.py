@@ -1,6 +1,6 @@
 """One Dagster asset per sync destination (group `sync`).
 
-Each depends directly on the published mart `mart_lead_segments`, so a failing blocking check
+Each depends directly on the published mart `dim_lead_segments`, so a failing blocking check
 on it (a bad batch) stops every sync, and on its payload model. A destination whose
 connection variables are not set is skipped with a log line saying which to set; a dry run
 records an observation with the counts and a sample instead of a materialization.

@@ -17,4 +17,4 @@ select
     company_tier,
     engagement_level,
     as_of_date
-from {{ ref('mart_lead_segments') }}
+from {{ ref('dim_lead_segments') }}

@@ -15,7 +15,7 @@ matrix as (
 ),
 
 leads as (
-    select * from {{ ref('mart_lead_segments') }}
+    select * from {{ ref('dim_lead_segments') }}
 ),
 
 top_stage as (

@@ -1,0 +1,2 @@
+-- Renamed to fct_calibration_by_dimension; this view keeps the old name for one release.
+select * from {{ ref('fct_calibration_by_dimension') }}
