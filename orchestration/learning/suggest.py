@@ -28,6 +28,7 @@ import numpy as np
 
 from orchestration.learning.dataset import LeadDataset
 from orchestration.learning.indicators import Indicator, candidate_indicators, matrix
+from orchestration.lib.seeds import seed_path
 
 SETTINGS_SEED = "rule_learning_settings"
 FIT_FIELDS = [
@@ -327,7 +328,7 @@ def write_rules_folder(suggestion: Suggestion, seeds_dir: Path, out_dir: Path) -
              "description": "The learned model's intercept, in points"},
         ],
     )  # fmt: skip
-    with (seeds_dir / "scoring_thresholds.csv").open(newline="") as handle:
+    with seed_path("scoring_thresholds", seeds_dir).open(newline="") as handle:
         reader = csv.DictReader(handle)
         fields, thresholds = list(reader.fieldnames or []), list(reader)
     stages = sorted(
