@@ -410,7 +410,7 @@ def test_bad_settings_name_every_row_at_fault():
     with pytest.raises(PredictiveConfigError) as error:
         PredictiveSettings.from_rows(rows)
     message = str(error.value)
-    assert "seeds/predictive_settings.csv" in message
+    assert "seeds/predictive/predictive_settings.csv" in message
     for fragment in (
         "row 'training_dates': 0 must be between 1 and 52",
         "row 'training_step_days': 'thirty' is not a whole number",

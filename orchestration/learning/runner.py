@@ -131,8 +131,8 @@ class SuggestionRun:
         lines += [
             "",
             f"Written to {self.out_dir} (where each point came from: provenance/rules.csv). "
-            "Nothing changed in production: review the CSVs, then copy them into seeds/ "
-            f"(cp {self.out_dir}/*.csv seeds/) and run again.",
+            "Nothing changed in production: review the CSVs, then copy them into "
+            f"seeds/scoring/ (cp {self.out_dir}/*.csv seeds/scoring/) and run again.",
         ]
         return "\n".join(lines)
 
