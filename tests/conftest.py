@@ -25,6 +25,7 @@ from filelock import FileLock
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import GenerationResult, generate_demo_data
+from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT, Settings, load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
@@ -227,8 +228,8 @@ class ProjectCopy:
         return {contact: (fit, behavior, lead) for contact, fit, behavior, lead in rows}
 
     def edit_seed(self, name: str, edit) -> None:
-        """Apply `edit` to every row (a dict) of seeds/<name>.csv; it may append rows."""
-        path = self.seeds / f"{name}.csv"
+        """Apply `edit` to every row (a dict) of the seed's CSV; it may append rows."""
+        path = seed_path(name, self.seeds)
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             fields = reader.fieldnames

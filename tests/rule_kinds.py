@@ -15,6 +15,8 @@ import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestration.lib.seeds import seed_path
+
 NEW_FIT_RULES = [
     # an AND group: both rows are conditions of one rule
     {"rule_id": "fit_senior_at_200", "attribute": "seniority", "operator": "in",
@@ -59,7 +61,7 @@ def add_rules(seeds: Path) -> None:
         ("scoring_fit_rules", NEW_FIT_RULES),
         ("scoring_behavior_rules", NEW_BEHAVIOUR_RULES),
     ):
-        path = seeds / f"{name}.csv"
+        path = seed_path(name, seeds)
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             fields, rows = reader.fieldnames, list(reader)

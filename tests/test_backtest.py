@@ -21,6 +21,7 @@ import pytest
 
 from orchestration.cli import main
 from orchestration.defs.backtest.assets import rules_backtest
+from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import TODAY, ProjectCopy
 
@@ -66,7 +67,7 @@ def environment(production: ProjectCopy, monkeypatch: pytest.MonkeyPatch) -> Pat
 def _rules_dir(target: Path, edit=None) -> Path:
     target.mkdir()
     for name in RULE_SEEDS:
-        shutil.copy(PROJECT_ROOT / "seeds" / f"{name}.csv", target / f"{name}.csv")
+        shutil.copy(seed_path(name), target / f"{name}.csv")
     if edit:
         path = target / "scoring_behavior_rules.csv"
         with path.open(newline="") as handle:

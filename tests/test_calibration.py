@@ -17,6 +17,7 @@ import pytest
 
 from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import TRUTH_FILE, generate_demo_data
+from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, ProjectCopy, settings_for
@@ -96,7 +97,7 @@ def expected(calibrated):
 
 
 def _seed(name: str) -> list[dict]:
-    with (PROJECT_ROOT / "seeds" / f"{name}.csv").open(newline="") as handle:
+    with seed_path(name).open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 

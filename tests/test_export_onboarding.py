@@ -29,6 +29,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
@@ -69,13 +70,15 @@ def edit_seeds(seeds: Path) -> None:
     most leads write from a free-mail address); a base score of 30 so negative rules still
     rank leads instead of all sitting at 0."""
     append_rows(
-        seeds / "scoring_fit_rules.csv",
+        seed_path("scoring_fit_rules", seeds),
         SETUP / "scoring_fit_rules.add.csv",
         keep=lambda row: row["rule_id"] != "fit_freemail",
     )
-    append_rows(seeds / "scoring_behavior_rules.csv", SETUP / "scoring_behavior_rules.add.csv")
-    append_rows(seeds / "event_types.csv", SETUP / "event_types.add.csv")
-    weights = seeds / "scoring_weights.csv"
+    append_rows(
+        seed_path("scoring_behavior_rules", seeds), SETUP / "scoring_behavior_rules.add.csv"
+    )
+    append_rows(seed_path("event_types", seeds), SETUP / "event_types.add.csv")
+    weights = seed_path("scoring_weights", seeds)
     text = weights.read_text()
     assert "\nbase,,,,0," in text
     weights.write_text(text.replace("\nbase,,,,0,", "\nbase,,,,30,"))
@@ -352,7 +355,7 @@ def test_suggested_rules_learn_the_export_and_beat_the_shipped_rules(
     columns (within 0.02) and far better than the shipped rules."""
     root, _, export = onboarded
     _, _, data_dir = duckdb_scores
-    learning = root / "seeds" / "scoring" / "rule_learning_settings.csv"
+    learning = seed_path("rule_learning_settings", root / "seeds")
     text = learning.read_text()
     assert "\nexcluded_attributes,," in text
     learning.write_text(
@@ -363,7 +366,7 @@ def test_suggested_rules_learn_the_export_and_beat_the_shipped_rules(
     shipped = tmp_path / "shipped_rules"
     shipped.mkdir()
     for name in ("scoring_fit_rules", "scoring_behavior_rules", "scoring_weights"):
-        shutil.copy(PROJECT_ROOT / "seeds" / f"{name}.csv", shipped)
+        shutil.copy(seed_path(name), shipped)
     out = tmp_path / "suggested"
     completed = leadscore(
         root,

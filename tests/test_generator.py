@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.demo import GenerationResult, generate_demo_data, generator
+from orchestration.demo import GenerationResult, generate_demo_data
+from orchestration.demo import events as event_module
 
 AS_OF = datetime.date(2025, 6, 30)
 CONTACTS = 2_000
@@ -502,7 +503,7 @@ def test_owners_staff_every_team(demo: Demo) -> None:
 def test_batches_stream_into_their_chunk_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(generator, "EVENT_BATCH_ROWS", 1_500)
+    monkeypatch.setattr(event_module, "EVENT_BATCH_ROWS", 1_500)
     result = generate(tmp_path, events=10_000, chunk_size=4_000)
     events = read_table(tmp_path, "marketing_events")
     assert len(events) == 10_000

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -24,6 +23,7 @@ from orchestration.defs.automation.jobs import REFRESH_JOB_NAME
 from orchestration.defs.predictive.assets import lead_conversion_model
 from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.asset_keys import layer_key
+from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.predictive.model import (
     PredictiveConfigError,
@@ -410,7 +410,7 @@ def test_bad_settings_name_every_row_at_fault():
     with pytest.raises(PredictiveConfigError) as error:
         PredictiveSettings.from_rows(rows)
     message = str(error.value)
-    assert "seeds/predictive_settings.csv" in message
+    assert "seeds/predictive/predictive_settings.csv" in message
     for fragment in (
         "row 'training_dates': 0 must be between 1 and 52",
         "row 'training_step_days': 'thirty' is not a whole number",
@@ -436,7 +436,7 @@ def test_bad_settings_name_every_row_at_fault():
 def test_the_shipped_settings_are_valid():
     import csv
 
-    with (Path(PROJECT_ROOT) / "seeds" / "predictive_settings.csv").open(newline="") as handle:
+    with seed_path("predictive_settings").open(newline="") as handle:
         rows = {row["setting"]: row["value"] for row in csv.DictReader(handle)}
     settings = PredictiveSettings.from_rows(rows)
     assert settings.model == "logistic_regression" and settings.blend_weight == 0.5

@@ -28,6 +28,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from orchestration.lib.seeds import seed_path
 from orchestration.predictive import attributes as attribute_rules
 from orchestration.predictive.attributes import (
     MISSING,
@@ -67,8 +68,8 @@ FUNNEL_WINDOW_DAYS = 14  # the training window `auto` fits to the funnel: deals 
 
 
 def set_predictive(seeds: Path, **values: str) -> None:
-    """Set rows of the copy's seeds/predictive_settings.csv."""
-    path = seeds / "predictive_settings.csv"
+    """Set rows of the copy's predictive_settings seed."""
+    path = seed_path("predictive_settings", seeds)
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     for row in rows:

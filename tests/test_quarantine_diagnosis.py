@@ -74,6 +74,6 @@ def test_the_message_names_table_counts_reason_limit_and_cause():
     assert over_limit_message(load, "it is Tuesday") == (
         "crm_contacts: 7,990 of 8,000 rows of its latest load (100%) were quarantined, most as "
         "invalid_timestamp (7,985); the limit is 50% (max_quarantined_share in "
-        "seeds/data_quality_thresholds.csv). Likely cause: it is Tuesday."
+        "seeds/quality/data_quality_thresholds.csv). Likely cause: it is Tuesday."
     )
     assert not LoadShare("crm_owners", 0, 0, None, 0, 0.0, 0.5, False).over_limit

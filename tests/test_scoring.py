@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from orchestration.lib.seeds import seed_path
 from tests.conftest import TODAY, ProjectCopy
 
 
@@ -67,7 +68,8 @@ def test_malformed_rule_rows_fail_the_build_naming_each_rule(project: ProjectCop
         return [*rows, {**rows[0], "rule_id": "beh_bad_decay", "half_life_days": "-3"}]
 
     project.build()  # a working warehouse, then an analyst edits the seeds
-    original_fit_rules = (project.seeds / "scoring_fit_rules.csv").read_text()
+    fit_rules = seed_path("scoring_fit_rules", project.seeds)
+    original_fit_rules = fit_rules.read_text()
     project.edit_seed("scoring_fit_rules", add_bad_fit_rules)
     completed = project.dbt("build", "--select", "scoring_fit_rules+")
     assert completed.returncode != 0
@@ -79,7 +81,7 @@ def test_malformed_rule_rows_fail_the_build_naming_each_rule(project: ProjectCop
     )
     assert "SKIP relation marts.dim_leads" in completed.stdout  # nothing scored with bad rules
 
-    (project.seeds / "scoring_fit_rules.csv").write_text(original_fit_rules)
+    fit_rules.write_text(original_fit_rules)
     project.edit_seed("scoring_behavior_rules", add_bad_behaviour_rule)
     completed = project.dbt("build", "--select", "scoring_behavior_rules+")
     assert completed.returncode != 0

@@ -21,14 +21,13 @@ from orchestration.lib.seed_patterns import (
     python_compiler,
     seed_files,
 )
+from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
-
-SEEDS = PROJECT_ROOT / "seeds"
 
 
 def copy_with(tmp: Path, seed: str, replace: str, by: str) -> Path:
     """A copy of a shipped seed with one text replaced (the replaced text must be there)."""
-    text = (SEEDS / f"{seed}.csv").read_text()
+    text = seed_path(seed).read_text()
     assert replace in text
     path = tmp / f"{seed}.csv"
     path.write_text(text.replace(replace, by, 1))
@@ -57,7 +56,7 @@ def test_a_bad_pattern_is_named_by_seed_line_and_rule(tmp_path, engine):
     )
     fit = tmp_path / "scoring_fit_rules.csv"
     fit.write_text(
-        (SEEDS / "scoring_fit_rules.csv").read_text().rstrip("\n")
+        seed_path("scoring_fit_rules").read_text().rstrip("\n")
         + '\nfit_bad_regex,job_title,text,regex,"vp{3,1}",,,,5,,,all,Broken on purpose\n'
     )
     compile_pattern = duckdb_compiler() if engine == "duckdb" else python_compiler
@@ -110,7 +109,7 @@ def test_leadscore_run_refuses_a_bad_seed_before_it_loads_anything(tmp_path):
             project / folder,
             ignore=shutil.ignore_patterns("target", "logs", "__pycache__", "*.duckdb"),
         )
-    patterns = project / "seeds" / "job_title_patterns.csv"
+    patterns = seed_path("job_title_patterns", project / "seeds")
     text = patterns.read_text()
     [original] = [line for line in text.splitlines() if line.startswith("seniority_vp,")]
     patterns.write_text(

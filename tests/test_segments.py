@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from orchestration.lib.seeds import seed_path
 from tests.conftest import TODAY, ProjectCopy
 
 HEADER = (
@@ -21,7 +22,7 @@ Cold,3,,,,,Nurture,Awareness,nurture
 
 
 def test_a_three_segment_matrix_rebuilds_with_no_code_change(project: ProjectCopy):
-    (project.seeds / "segment_matrix.csv").write_text(THREE_SEGMENTS)
+    seed_path("segment_matrix", project.seeds).write_text(THREE_SEGMENTS)
     project.build()
 
     per_segment = dict(

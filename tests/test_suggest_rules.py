@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from orchestration.learning.runner import suggest_rules
-from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.seeds import seed_path
 from tests.conftest import AS_OF
 
 # Slow end-to-end: the second CI tier (`pytest -m acceptance`).
@@ -51,7 +51,7 @@ def reference_features(landing: Path, leads: pd.Series, evaluation: date) -> pd.
         .merge(contacts, on="contact_id", how="left")
         .merge(companies, on="company_id", how="left", suffixes=("", "_company"))
     )
-    with (PROJECT_ROOT / "seeds" / "freemail_domains.csv").open() as handle:
+    with seed_path("freemail_domains").open() as handle:
         freemail = {row["domain"] for row in csv.DictReader(handle)}
     domain = frame["email"].str.strip().str.lower().str.split("@").str[-1]
     features = pd.get_dummies(

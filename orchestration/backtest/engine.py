@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
+from orchestration.lib.seeds import SEEDS_DIR, seed_path, seed_paths
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
@@ -215,16 +216,20 @@ def _json_value(value: Any) -> Any:
 
 
 def shipped_rules_dir() -> Path:
-    return PROJECT_ROOT / "seeds"
+    return SEEDS_DIR
 
 
 def rule_files(rules_dir: Path) -> dict[str, Path]:
-    """The seed CSVs of a rules directory, by seed name; each must replace a shipped seed."""
+    """The seed CSVs of a rules directory, by seed name; each must replace a shipped seed.
+    They sit at the top of the folder (as suggest-rules writes them) or in domain folders as
+    under seeds/, so a copy of seeds/ is a rules directory too."""
     if not rules_dir.is_dir():
         raise BacktestError(f"rules directory {rules_dir} does not exist")
-    shipped = {path.stem for path in shipped_rules_dir().glob("*.csv")}
-    files = {path.stem: path for path in sorted(rules_dir.glob("*.csv"))}
-    unknown = sorted(set(files) - shipped)
+    shipped = seed_paths()
+    folders = {Path(), *(path.parent.relative_to(SEEDS_DIR) for path in shipped.values())}
+    found = [path for folder in folders for path in (rules_dir / folder).glob("*.csv")]
+    files = {path.stem: path for path in sorted(found)}
+    unknown = sorted(set(files) - set(shipped))
     if unknown:
         raise BacktestError(
             f"{rules_dir} holds CSV files that are not seeds of the project: "
@@ -242,7 +247,7 @@ def _project_copy(root: Path, overlay: dict[str, Path]) -> Path:
     for folder in ("dbt_project", "seeds", "macros"):
         shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
     for name, path in overlay.items():
-        shutil.copyfile(path, root / "seeds" / f"{name}.csv")
+        shutil.copyfile(path, seed_path(name, root / "seeds"))
     return root / "dbt_project"
 
 
@@ -408,7 +413,7 @@ def _fetch_snapshot(
 
 
 def _stage_order(project_dir: Path) -> list[str]:
-    with (project_dir.parent / "seeds" / "scoring_thresholds.csv").open() as handle:
+    with seed_path("scoring_thresholds", project_dir.parent / "seeds").open() as handle:
         rows = [row for row in csv.DictReader(handle) if row["band_type"] == "stage"]
     rows.sort(key=lambda row: float(row["min_score"]) if row["min_score"] else float("-inf"))
     return [row["label"] for row in rows]

@@ -23,7 +23,8 @@ from orchestration.learning.suggest import (
     roc_auc,
     write_rules_folder,
 )
-from orchestration.lib.settings import PROJECT_ROOT, Settings
+from orchestration.lib.seeds import SEEDS_DIR, seed_path
+from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect, quote_ident
 
 DEFAULT_WINDOW_DAYS = 90  # the dbt var calibration_window_days' default
@@ -130,8 +131,8 @@ class SuggestionRun:
         lines += [
             "",
             f"Written to {self.out_dir} (where each point came from: provenance/rules.csv). "
-            "Nothing changed in production: review the CSVs, then copy them into seeds/ "
-            f"(cp {self.out_dir}/*.csv seeds/) and run again.",
+            "Nothing changed in production: review the CSVs, then copy them into "
+            f"seeds/scoring/ (cp {self.out_dir}/*.csv seeds/scoring/) and run again.",
         ]
         return "\n".join(lines)
 
@@ -157,11 +158,10 @@ def raw_relation_for(settings: Settings) -> Callable[[str], str]:
     return relation
 
 
-def read_settings(
-    path: Path = PROJECT_ROOT / "seeds" / "scoring" / f"{SETTINGS_SEED}.csv",
-) -> LearningSettings:
-    """The settings CSV as the analyst left it (read from the file: suggest-rules runs on
-    demand, not after a build)."""
+def read_settings(path: Path | None = None) -> LearningSettings:
+    """The settings CSV (default: the project's seed) as the analyst left it (read from the
+    file: suggest-rules runs on demand, not after a build)."""
+    path = path or seed_path(SETTINGS_SEED)
     seen: dict[str, str | None] = {}
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
@@ -212,7 +212,7 @@ def suggest_rules(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = write_rules_folder(
         suggestion,
-        PROJECT_ROOT / "seeds",
+        SEEDS_DIR,
         out_dir or settings.data_dir / "suggested_rules" / stamp,
     )
     log(f"rules written to {folder}")

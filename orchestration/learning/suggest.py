@@ -28,6 +28,7 @@ import numpy as np
 
 from orchestration.learning.dataset import LeadDataset
 from orchestration.learning.indicators import Indicator, candidate_indicators, matrix
+from orchestration.lib.seeds import seed_path
 
 SETTINGS_SEED = "rule_learning_settings"
 FIT_FIELDS = [
@@ -304,7 +305,7 @@ def _write_csv(path: Path, fields: list[str], rows: list[dict]) -> None:
 
 
 def write_rules_folder(suggestion: Suggestion, seeds_dir: Path, out_dir: Path) -> Path:
-    """The candidate rules folder: seed CSVs to copy into seeds/ (fit and behaviour rules,
+    """The candidate rules folder: seed CSVs to copy into seeds/scoring/ (fit and behaviour rules,
     weights with the base score, thresholds with the learned cut-offs) and where each point
     came from (provenance/rules.csv, README.md, suggestion.json)."""
     out_dir.mkdir(parents=True, exist_ok=False)
@@ -327,7 +328,7 @@ def write_rules_folder(suggestion: Suggestion, seeds_dir: Path, out_dir: Path) -
              "description": "The learned model's intercept, in points"},
         ],
     )  # fmt: skip
-    with (seeds_dir / "scoring_thresholds.csv").open(newline="") as handle:
+    with seed_path("scoring_thresholds", seeds_dir).open(newline="") as handle:
         reader = csv.DictReader(handle)
         fields, thresholds = list(reader.fieldnames or []), list(reader)
     stages = sorted(
@@ -423,12 +424,12 @@ def _readme(suggestion: Suggestion, out_dir: Path) -> str:
         "drop rules), then copy them over the seeds and run again:",
         "",
         "```sh",
-        f"cp {out_dir}/*.csv seeds/",
+        f"cp {out_dir}/*.csv seeds/scoring/",
         ".venv/bin/leadscore run",
         "```",
         "",
         "The fit and behaviour rule files replace the current ones whole; keep a copy of "
-        "seeds/ (git does) to go back.",
+        "seeds/scoring/ (git does) to go back.",
     ]
     if suggestion.excluded:
         lines += ["", "Attributes left out:", ""] + [f"- {why}" for why in suggestion.excluded]

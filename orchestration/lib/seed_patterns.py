@@ -26,9 +26,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.lib.settings import PROJECT_ROOT, Settings
-
-SEEDS_DIR = PROJECT_ROOT / "seeds"
+from orchestration.lib.seeds import SEEDS_DIR, seed_paths
+from orchestration.lib.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def pattern_problems(seed_files: Mapping[str, Path], compile_pattern: Compiler) 
 
 def seed_files(seeds_dir: Path = SEEDS_DIR, overlay: Mapping[str, Path] | None = None) -> dict:
     """The pattern-bearing seed files in use: the shipped ones, replaced by an overlay's."""
-    files = {seed: seeds_dir / f"{seed}.csv" for seed in PATTERN_COLUMNS}
+    files = {seed: path for seed, path in seed_paths(seeds_dir).items() if seed in PATTERN_COLUMNS}
     files.update({seed: path for seed, path in (overlay or {}).items() if seed in files})
     return files
 

@@ -576,7 +576,7 @@ def draft_mapping(profile: FileProfile, *, snapshot_date: date | None = None) ->
                     (
                         "event_type",
                         _flow({"value": "site_session"}),
-                        "not an event type yet: add it to seeds/event_types.csv",
+                        "not an event type yet: add it to seeds/reference/event_types.csv",
                     ),
                     ("occurred_at", occurred_yaml, None),
                     ("keep", "[" + yaml_scalar(column.name) + "]", None),
@@ -586,8 +586,8 @@ def draft_mapping(profile: FileProfile, *, snapshot_date: date | None = None) ->
     comment_lines = []
     if event_lines:
         comment_lines = [
-            "  # Activity columns of the export can become marketing events, which the",
-            "  # behaviour score reads. Uncomment and adapt (event types: seeds/event_types.csv):",
+            "  # Activity columns of the export can become marketing events, which the behaviour",
+            "  # score reads. Uncomment and adapt (event types: seeds/reference/event_types.csv):",
             *(f"  # {part[2:]}" for line in event_lines for part in line.split("\n")),
         ]
     text = "\n".join(lines + comment_lines) + "\n"

@@ -77,7 +77,7 @@ BEHAVIOUR_LEFT_OUT = (
 
 
 class PredictiveConfigError(ValueError):
-    """A row of seeds/predictive_settings.csv is missing or invalid."""
+    """A row of seeds/predictive/predictive_settings.csv is missing or invalid."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,8 @@ class PredictiveSettings:
             blend = number("blend_weight", float, 0.0, 1.0)
         if problems:
             raise PredictiveConfigError(
-                f"Invalid predictive configuration (fix seeds/{SETTINGS_SEED}.csv and run "
-                "again):\n  - " + "\n  - ".join(problems)
+                f"Invalid predictive configuration (fix seeds/predictive/{SETTINGS_SEED}.csv "
+                "and run again):\n  - " + "\n  - ".join(problems)
             )
         return cls(
             model=model,
@@ -698,7 +698,7 @@ def _outcomes(frame: pd.DataFrame) -> np.ndarray:
 def _too_few(conversions: int, examples: int, where: str, settings: PredictiveSettings) -> str:
     return (
         f"only {conversions} conversions in {examples:,} training examples ({where}); at least "
-        f"{settings.min_training_conversions} are needed (seeds/{SETTINGS_SEED}.csv, "
+        f"{settings.min_training_conversions} are needed (seeds/predictive/{SETTINGS_SEED}.csv, "
         "min_training_conversions)"
     )
 
@@ -1090,7 +1090,7 @@ def read_inputs(conn, relation: Callable[[str], str]) -> Inputs:
         if name in seen:
             raise PredictiveConfigError(
                 f"Invalid predictive configuration: row '{name}' appears twice in "
-                f"seeds/{SETTINGS_SEED}.csv"
+                f"seeds/predictive/{SETTINGS_SEED}.csv"
             )
         seen[name] = value
     settings = PredictiveSettings.from_rows(seen)

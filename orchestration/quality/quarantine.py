@@ -114,8 +114,8 @@ def likely_cause(share: LoadShare, samples: Mapping[str, Sequence[str | None]]) 
         types = sorted({value for value in samples.get("event_type", ()) if value})
         listed = ", ".join(f"'{value}'" for value in types[:5])
         return (
-            f"event types not in seeds/event_types.csv ({listed}): add them to the seed or map "
-            "them to known types"
+            f"event types not in seeds/reference/event_types.csv ({listed}): add them to the "
+            "seed or map them to known types"
         )
     if reason == "unknown_contact":
         return (
@@ -134,6 +134,6 @@ def over_limit_message(share: LoadShare, cause: str | None) -> str:
         f"{share.raw_table}: {share.quarantined_rows:,} of {share.loaded_rows:,} rows {which} "
         f"({share.share:.0%}) were quarantined, most as {share.top_reason} "
         f"({share.top_reason_rows:,}); the limit is {share.limit:.0%} (max_quarantined_share "
-        "in seeds/data_quality_thresholds.csv)."
+        "in seeds/quality/data_quality_thresholds.csv)."
     )
     return f"{message} Likely cause: {cause}." if cause else message

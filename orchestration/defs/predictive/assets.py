@@ -87,7 +87,7 @@ def model_metadata(result: ModelResult) -> dict[str, dg.MetadataValue]:
     deps=[dbt_key(model) for model in FEATURE_MODELS],
     owners=DEFAULT_OWNERS,
     kinds={"python", "scikitlearn"},
-    description="Trains a conversion model (logistic regression by default, seeds/"
+    description="Trains a conversion model (logistic regression by default, seeds/predictive/"
     "predictive_settings.csv) on point-in-time features of past dates, judged on the "
     "calibration evaluation date against the rule score, or, when those hold too few "
     "conversions (an export whose outcomes are known only at its date), on the leads known at "

@@ -3,7 +3,7 @@
 dbt's own tests already run inside `dbt build`: an error-severity test fails the dbt step, so
 nothing downstream of dbt runs (row reconciliation is one of them). These checks add what a
 single build cannot see: time and the previous refresh. Limits are data:
-seeds/data_quality_thresholds.csv.
+seeds/quality/data_quality_thresholds.csv.
 
 Dagster's blocking stops only the assets that depend directly on the checked asset, so the
 blocking checks sit on `dim_lead_segments`, the published mart every outward-facing asset

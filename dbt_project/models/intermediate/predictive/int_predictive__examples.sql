@@ -4,7 +4,7 @@
 -- holdout dates, whether it converted in the outcome window after it.
 --
 -- Two kinds of samples (`sample_kind`): `date`, every lead existing on a sample date; and,
--- unless `sample_at_creation` is false (seeds/predictive_settings.csv), `creation`: every lead
+-- unless `sample_at_creation` is false (seed predictive_settings), `creation`: every lead
 -- created in the training period seen once more on the day it was created (training only,
 -- its outcome window a whole training window before E). A fast-closing funnel wins within
 -- days of the first contact, so on dates a month apart most of its wins fall between two
@@ -20,7 +20,7 @@
 -- unsubscribes come in as dated behaviour instead.
 --
 -- Large warehouses: when the training and holdout dates hold more than
--- `max_training_examples` (seeds/predictive_settings.csv) leads, a stable random sample of
+-- `max_training_examples` (seed predictive_settings) leads, a stable random sample of
 -- them (the same leads every run, by a hash of lead and date) is kept; the score date always
 -- keeps every lead. `sample_fraction` is that hash, in [0, 1).
 with
