@@ -17,16 +17,6 @@
     {{ return(value) }}
 {%- endmacro %}
 
-{# The relation that holds a raw contract table (crm_contacts, ..., marketing_events). #}
-{% macro crm_raw_relation(raw_table) -%}
-    {%- set crm = crm_source() -%}
-    {%- if crm == 'generic' -%}
-        {{ return(source('marketing' if raw_table == 'marketing_events' else 'crm', raw_table)) }}
-    {%- else -%}
-        {{ return(ref('base_' ~ crm ~ '__' ~ raw_table)) }}
-    {%- endif -%}
-{%- endmacro %}
-
 {#
     Fivetran tables carry the columns the customer's CRM has: a HubSpot portal without a
     `country` property has no property_country column, and newer connector versions add and

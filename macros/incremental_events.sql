@@ -1,29 +1,30 @@
 {#
     Helpers of the incremental day aggregates (int_scoring__signal_activity_by_day).
 
-    behavior_rules_version(): a digest of everything a day aggregate depends on besides the
-    events (which rule matches which event, what it sums, and each rule's half-life): the
-    behaviour rules and the event types' engagement flags. When an analyst edits them, every day is
+    behavior_rules_version(rules, event_types): a digest of everything a day aggregate
+    depends on besides the events (which rule matches which event, what it sums, and each
+    rule's half-life): the behaviour rules (`rules`, stg_scoring__behavior_rules) and the
+    event types' engagement flags (`event_types`, the event_types seed). When an analyst edits them, every day is
     aggregated again.
 #}
-{% macro behavior_rules_version() -%}
+{% macro behavior_rules_version(rules, event_types) -%}
     {%- if not execute or model.resource_type == 'unit_test'
-        or not _relations_exist([ref('stg_scoring__behavior_rules'), ref('event_types')]) -%}
+        or not _relations_exist([rules, event_types]) -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set rules = run_query(
+    {%- set rule_rows = run_query(
         "select rule_id, rule_type, event_type, page_category, url_pattern, half_life_days, "
         ~ "filter_attribute, filter_operator, filter_value, value_attribute from "
-        ~ ref('stg_scoring__behavior_rules') ~ " order by rule_id"
+        ~ rules ~ " order by rule_id"
     ) -%}
-    {%- set event_types = run_query(
-        "select event_type, is_engagement from " ~ ref('event_types') ~ " order by event_type"
+    {%- set event_type_rows = run_query(
+        "select event_type, is_engagement from " ~ event_types ~ " order by event_type"
     ) -%}
     {%- set parts = [] -%}
-    {%- for row in rules.rows -%}
+    {%- for row in rule_rows.rows -%}
         {%- do parts.append(row.values() | map('string') | join('|')) -%}
     {%- endfor -%}
-    {%- for row in event_types.rows -%}
+    {%- for row in event_type_rows.rows -%}
         {%- do parts.append(row.values() | map('string') | join('|')) -%}
     {%- endfor -%}
     {{ return(local_md5(parts | join('\n'))) }}
@@ -57,26 +58,27 @@
     or late event, a duplicate resolved, a contact found. A lead's day aggregates depend only
     on that lead's events of that day, so a run aggregates again exactly these lead-days (a
     late event rebuilds its lead's day, not everyone's). An event row's contact only ever
-    goes from unknown to known (base_marketing__events), so no other lead-day changes.
+    goes from unknown to known (`events`, base_marketing__events), so no other lead-day
+    changes.
 #}
-{% macro changed_lead_days() -%}
+{% macro changed_lead_days(events) -%}
     select distinct
         contact_id,
         cast(occurred_at as date) as activity_date
-    from {{ ref('base_marketing__events') }}
+    from {{ events }}
     where {{ _changed_lead_events() }}
 {%- endmacro %}
 
 {# The first of those days as YYYY-MM-DD, none when nothing changed: a literal bound lets
    the engine skip the older days' blocks of the day aggregates, and compare one timestamp
    before hashing a lead for the events. #}
-{% macro first_changed_day() -%}
+{% macro first_changed_day(events) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query(
         "select cast(min(cast(occurred_at as date)) as " ~ text_type() ~ ") from "
-        ~ ref('base_marketing__events') ~ " where " ~ _changed_lead_events()
+        ~ events ~ " where " ~ _changed_lead_events()
     ) -%}
     {{ return(result.rows[0][0] if result.rows | length > 0 else none) }}
 {%- endmacro %}
@@ -90,17 +92,18 @@
 {#
     Pre-hook of the day aggregates: removes the lead-days about to be aggregated again, so a
     lead-day whose last usable event became a duplicate leaves no stale row, and everything
-    when the rules changed.
+    when the rules changed (the relations are those of changed_lead_days() and
+    behavior_rules_version()).
 #}
-{% macro delete_changed_lead_days() -%}
+{% macro delete_changed_lead_days(events, rules, event_types) -%}
     {%- if is_incremental() -%}
-        {%- if stored_rules_version() != behavior_rules_version() -%}
+        {%- if stored_rules_version() != behavior_rules_version(rules, event_types) -%}
             delete from {{ this }}
         {%- else -%}
-            {%- set first_day = first_changed_day() -%}
+            {%- set first_day = first_changed_day(events) -%}
             {%- if first_day is not none -%}
                 delete from {{ this }} as aggregated
-                using ({{ changed_lead_days() }}) as changed
+                using ({{ changed_lead_days(events) }}) as changed
                 where
                     aggregated.contact_id = changed.contact_id
                     and aggregated.activity_date = changed.activity_date
@@ -127,26 +130,26 @@
     look-back, the totals of the days before a cutoff; scoring adds the recent days, the
     last `scoring_recent_days()` days up to the as-of date, from the day aggregates. Every
     window and look-back of the rules fits in the recent days, so only event totals need
-    the state.
+    the state. `rules` is stg_scoring__behavior_rules.
 #}
-{% macro scoring_recent_days() -%}
+{% macro scoring_recent_days(rules) -%}
     {%- if not execute or model.resource_type == 'unit_test'
-        or not _relations_exist([ref('stg_scoring__behavior_rules')]) -%}
+        or not _relations_exist([rules]) -%}
         {{ return(1) }}
     {%- endif -%}
     {%- set result = run_query(
         "select max(case when coalesce(window_days, 0) > coalesce(lookback_days, 0) "
         ~ "then window_days else lookback_days end) from "
-        ~ ref('stg_scoring__behavior_rules')
+        ~ rules
     ) -%}
     {%- set days = result.rows[0][0] if result.rows | length > 0 else none -%}
     {{ return([1, (days or 1) | int] | max) }}
 {%- endmacro %}
 
 {# First day the recent part covers, as YYYY-MM-DD: the state holds the days before it. #}
-{% macro scoring_state_cutoff() -%}
+{% macro scoring_state_cutoff(rules) -%}
     {%- set as_of = modules.datetime.date.fromisoformat(as_of_date_literal()) -%}
-    {%- set cutoff = as_of - modules.datetime.timedelta(days=scoring_recent_days() - 1) -%}
+    {%- set cutoff = as_of - modules.datetime.timedelta(days=scoring_recent_days(rules) - 1) -%}
     {{ return(cutoff.isoformat()) }}
 {%- endmacro %}
 
@@ -162,11 +165,12 @@
     {{ return([row[0], row[1] or '']) }}
 {%- endmacro %}
 
-{# Leads with an event row of a day before the stored cutoff (re)classified since the state
-   last ran: a late event, a duplicate resolved, a contact found. Their state is rebuilt. #}
-{% macro late_state_contacts(stored_cutoff) -%}
+{# Leads with an event row (of `events`, base_marketing__events) of a day before the stored
+   cutoff (re)classified since the state last ran: a late event, a duplicate resolved, a
+   contact found. Their state is rebuilt. #}
+{% macro late_state_contacts(stored_cutoff, events) -%}
     select distinct contact_id
-    from {{ ref('base_marketing__events') }}
+    from {{ events }}
     where
         contact_id is not null
         and occurred_at < cast('{{ stored_cutoff }}' as timestamp)
@@ -175,36 +179,36 @@
 
 {# Pre-hook of the state: everything goes when the rules changed; the late leads' rows go
    before they are rebuilt (a rule a lead no longer matches leaves no row). #}
-{% macro delete_stale_rule_state() -%}
+{% macro delete_stale_rule_state(events, rules, event_types) -%}
     {%- if is_incremental() -%}
         {%- set stored = stored_state(this) -%}
-        {%- if stored[1] != behavior_rules_version() -%}
+        {%- if stored[1] != behavior_rules_version(rules, event_types) -%}
             delete from {{ this }}
-        {%- elif stored[0] is not none and scoring_state_cutoff() >= stored[0] -%}
+        {%- elif stored[0] is not none and scoring_state_cutoff(rules) >= stored[0] -%}
             delete from {{ this }}
-            where contact_id in ({{ late_state_contacts(stored[0]) }})
+            where contact_id in ({{ late_state_contacts(stored[0], events) }})
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
 
-{# int_scoring__behavior_components: the cutoff of the behaviour state when it fits this
-   as-of date (built with the current rules, cutoff not after the as-of date's), else none
-   and scoring reads every day. #}
-{% macro usable_rule_state() -%}
+{# int_scoring__behavior_components: the cutoff of the behaviour state (`rule_state`,
+   int_scoring__rule_state) when it fits this as-of date (built with the current rules,
+   cutoff not after the as-of date's), else none and scoring reads every day. #}
+{% macro usable_rule_state(rule_state, rules, event_types) -%}
     {%- if not execute or model.resource_type == 'unit_test'
-        or not _relations_exist([ref('int_scoring__rule_state')]) -%}
+        or not _relations_exist([rule_state]) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set result = run_query(
         "select cast(max(covered_until) as " ~ text_type() ~ "), min(rules_version), max(rules_version) from "
-        ~ ref('int_scoring__rule_state')
+        ~ rule_state
     ) -%}
     {%- set row = result.rows[0] -%}
-    {%- set version = behavior_rules_version() -%}
+    {%- set version = behavior_rules_version(rules, event_types) -%}
     {%- if row[0] is none or row[1] != version or row[2] != version -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(row[0] if row[0] <= scoring_state_cutoff() else none) }}
+    {{ return(row[0] if row[0] <= scoring_state_cutoff(rules) else none) }}
 {%- endmacro %}
 
 {# Days before the as-of date of the state's rows: beyond every window and look-back. #}

@@ -52,22 +52,22 @@ select * from final
 
 {#
     quarantine_marketing__events, incremental: the landing files with an event row that
-    base_marketing__events (re)classified since the quarantine last ran (new files, and older
+    `events` (base_marketing__events) (re)classified since the quarantine last ran (new files, and older
     files whose rows changed: a contact found, a duplicate resolved). The watermark is read
     once, before the pre-hook deletes those files' rows, and written into the SQL.
 #}
-{% macro files_reclassified_since_quarantine() -%}
+{% macro files_reclassified_since_quarantine(events) -%}
     select distinct _file_id
-    from {{ ref('base_marketing__events') }}
+    from {{ events }}
     {%- if is_incremental() %}
     where _classified_at > {{ last_refreshed_at(this, '_classified_at') }}
     {%- endif %}
 {%- endmacro %}
 
 {# Its pre-hook: the quarantined rows of those files are written again, whole. #}
-{% macro delete_reclassified_quarantine() -%}
+{% macro delete_reclassified_quarantine(events) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where _file_id in ({{ files_reclassified_since_quarantine() }})
+        delete from {{ this }} where _file_id in ({{ files_reclassified_since_quarantine(events) }})
     {%- endif -%}
 {%- endmacro %}
 

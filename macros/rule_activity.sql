@@ -13,13 +13,13 @@
     become 83M at 50M events. When a last-activity rule exists, the pseudo-rule `_any_event`
     has a signal of every event, whose latest time the rule compares its own with.
     signal_id numbers the signals in a fixed order, so it stays the same while the rules do
-    (a rules edit aggregates every day again).
+    (a rules edit aggregates every day again). `rules` is stg_scoring__behavior_rules.
 #}
-{% macro rule_signals() %}
+{% macro rule_signals(rules) %}
     with
 
     behavior_rules as (
-        select * from {{ ref('stg_scoring__behavior_rules') }}
+        select * from {{ rules }}
     ),
 
     rules as (
@@ -99,12 +99,12 @@
 {% endmacro %}
 
 {#
-    Each rule's day aggregates: the rows of its signal in int_scoring__signal_activity_by_day
-    that meet `condition`, with the decay masses only for rules that decay. The condition is
+    Each rule's day aggregates: the rows of its signal in `activity`
+    (int_scoring__signal_activity_by_day; `rules` as in rule_signals()) that meet `condition`, with the decay masses only for rules that decay. The condition is
     on the signal rows (alias `activity`) and applies before they are repeated for each rule
     of the signal, so a filter on leads or days reads only their rows.
 #}
-{% macro rule_days(condition='true') %}
+{% macro rule_days(activity, rules, condition='true') %}
     select
         activity.contact_id,
         rule_signals.rule_id,
@@ -123,10 +123,10 @@
         activity.rules_version,
         activity._refreshed_at
     from (
-        select * from {{ ref('int_scoring__signal_activity_by_day') }} as activity
+        select * from {{ activity }} as activity
         where {{ condition }}
     ) as activity
-    inner join ({{ rule_signals() }}) as rule_signals
+    inner join ({{ rule_signals(rules) }}) as rule_signals
         on activity.signal_id = rule_signals.signal_id
 {% endmacro %}
 
@@ -134,10 +134,11 @@
     The query of int_scoring__signal_activity_by_day (see the model for what it computes),
     for the events that meet `events_condition` (a range of days in a full build), or with
     `lead_days` (a query of contact_id and activity_date) the events of those leads on those
-    days: what an incremental run aggregates again.
+    days: what an incremental run aggregates again. The relations: `events`
+    (stg_marketing__events), `event_types` (the seed) and `rules` (stg_scoring__behavior_rules).
 #}
-{% macro rule_activity_days(events_condition, rules_version, lead_days=none) %}
-{%- set events_relation = ref('stg_marketing__events') %}
+{% macro rule_activity_days(events, event_types, rules, events_condition, rules_version, lead_days=none) %}
+{%- set events_relation = events %}
 {%- set catalog = event_attribute_catalog(events_relation) %}
 with
 
@@ -160,7 +161,7 @@ event_types as (
     select
         event_type,
         is_engagement
-    from {{ ref('event_types') }}
+    from {{ event_types }}
 ),
 
 signals as (
@@ -175,7 +176,7 @@ signals as (
         filter_value,
         value_attribute,
         signal_half_life_days as half_life_days
-    from ({{ rule_signals() }}) as rule_signals
+    from ({{ rule_signals(rules) }}) as rule_signals
 ),
 
 -- Signals of event, frequency, value and last-activity rules match on the event itself:
@@ -330,20 +331,21 @@ select * from final
     daily run reads) are always a range of their own, written last: a full build leaves them
     together at the end of the table, as daily runs do, instead of scattered through it.
     Run only for a full build; it counts the events per day. Not on Spark, where the model
-    is a table built in one statement and the cluster is the answer.
+    is a table built in one statement and the cluster is the answer. `events` is
+    stg_marketing__events, `rules` stg_scoring__behavior_rules.
 #}
-{% macro rebuild_day_ranges() %}
+{% macro rebuild_day_ranges(events, rules) %}
     {%- if not execute or model.resource_type == 'unit_test' or target.type == 'spark'
-        or not _relations_exist([ref('stg_marketing__events')]) -%}
+        or not _relations_exist([events]) -%}
         {{ return([]) }}
     {%- endif -%}
     {%- set limit = var('day_aggregate_chunk_events') | int -%}
     {%- set per_day = run_query(
         "select cast(cast(occurred_at as date) as " ~ text_type() ~ ") as activity_date, "
-        ~ "count(*) as events from " ~ ref('stg_marketing__events')
+        ~ "count(*) as events from " ~ events
         ~ " group by cast(occurred_at as date) order by 1"
     ) -%}
-    {%- set recent = scoring_state_cutoff() -%}
+    {%- set recent = scoring_state_cutoff(rules) -%}
     {%- set ranges = [] -%}
     {%- set current = {'first': none, 'events': 0} -%}
     {%- for row in per_day.rows -%}
@@ -385,9 +387,9 @@ select * from final
     Post-hook of the day aggregates: after a full build whose query took the first range of
     days, aggregates the other ranges into the table, one statement each. A full build is
     recognised by every row carrying this run's timestamp; a range already in the table is
-    never written twice.
+    never written twice. The relations are those of rule_activity_days().
 #}
-{% macro insert_other_day_ranges() %}
+{% macro insert_other_day_ranges(events, event_types, rules) %}
     {%- if not execute or target.type == 'spark' -%}
         {{ return('') }}
     {%- endif -%}
@@ -397,7 +399,7 @@ select * from final
     {%- if older.rows | length > 0 -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set ranges = rebuild_day_ranges() -%}
+    {%- set ranges = rebuild_day_ranges(events, rules) -%}
     {%- for condition in ranges[1:] -%}
         {%- set present = run_query(
             "select count(*) from " ~ this ~ " where "
@@ -408,7 +410,9 @@ select * from final
                 "day aggregates: range " ~ (loop.index + 1) ~ " of " ~ ranges | length, info=true
             ) -%}
             {%- do run_query(
-                "insert into " ~ this ~ " " ~ rule_activity_days(condition, behavior_rules_version())
+                "insert into " ~ this ~ " " ~ rule_activity_days(
+                    events, event_types, rules, condition, behavior_rules_version(rules, event_types)
+                )
             ) -%}
         {%- endif -%}
     {%- endfor -%}

@@ -1,9 +1,9 @@
 {#
-    The segment matrix applied to any relation with `company_tier`, `engagement_level` and
-    `lead_score` columns and a key: the first `segment_matrix` row, in priority order, whose
+    The segment matrix (`matrix`, the segment_matrix seed) applied to any relation with
+    `company_tier`, `engagement_level` and `lead_score` columns and a key: the first `segment_matrix` row, in priority order, whose
     tier, engagement levels and score range all match. Used for leads and for accounts.
 #}
-{% macro assign_matrix_segment(relation, key_column) %}
+{% macro assign_matrix_segment(relation, key_column, matrix) %}
 with
 
 candidates as (
@@ -21,7 +21,7 @@ matrix as (
         trim(sales_action) as sales_action,
         trim(campaign_track) as campaign_track,
         trim(route) as route
-    from {{ ref('segment_matrix') }}
+    from {{ matrix }}
 ),
 
 matches as (

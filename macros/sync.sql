@@ -1,11 +1,13 @@
 {#
-    The leads as one destination receives them: `sync_key` is the destination's matching key
-    (sync_destinations.match_key) and, where the destination suppresses outreach for people
-    who unsubscribed, the outreach fields are emptied so no sequence or campaign enrols them.
-    `outreach_suppressed` tells the payload model which leads that applies to. If the seed has
-    no row for the destination, the payload is empty (nothing is sent).
+    The leads (`leads`, int_sync__leads) as one destination receives them: `sync_key` is
+    the destination's matching key (sync_destinations.match_key) and, where the destination
+    suppresses outreach for people who unsubscribed, the outreach fields are emptied so no
+    sequence or campaign enrols them.
+    `outreach_suppressed` tells the payload model which leads that applies to. If the
+    `destinations` seed (sync_destinations) has no row for the destination, the payload is
+    empty (nothing is sent).
 #}
-{% macro sync_leads(destination) -%}
+{% macro sync_leads(destination, leads, destinations) -%}
     select
         case leads.match_key
             when 'email' then leads.email
@@ -39,45 +41,13 @@
                 leads.is_unsubscribed and destinations.suppress_outreach_when_unsubscribed,
                 false
             ) as outreach_suppressed
-        from {{ ref('int_sync__leads') }} as leads
+        from {{ leads }} as leads
         cross join (
             select
                 match_key,
                 suppress_outreach_when_unsubscribed
-            from {{ ref('sync_destinations') }}
+            from {{ destinations }}
             where destination = '{{ destination }}'
         ) as destinations
     ) as leads
-{%- endmacro %}
-
-{# The payload of destinations that take the warehouse's own column names. #}
-{% macro sync_standard_payload(destination) -%}
-    with
-
-    leads as (
-        {{ sync_leads(destination) }}
-    ),
-
-    final as (
-        select
-            sync_key,
-            fit_score,
-            behavior_score,
-            lead_score,
-            fit_grade,
-            lead_stage,
-            segment,
-            sales_action,
-            campaign_track,
-            queue,
-            owner_id,
-            owner_name,
-            score_reasons,
-            score_change,
-            outreach_suppressed,
-            score_updated_on
-        from leads
-    )
-
-    select * from final
 {%- endmacro %}

@@ -41,11 +41,9 @@
     ]) }}
 {%- endmacro %}
 
-{# The columns of a raw contract table (extras included, lineage excluded), lower-case, as
-   the warehouse has them when the model runs; [] while dbt parses. #}
-{% macro raw_attribute_columns(raw_table) -%}
-    {#- Resolved before `execute`: while parsing, the call records the model's dependency. -#}
-    {%- set relation = crm_raw_relation(raw_table) -%}
+{# The columns of a raw contract table's `relation` (extras included, lineage excluded),
+   lower-case, as the warehouse has them when the model runs; [] while dbt parses. #}
+{% macro raw_attribute_columns(relation) -%}
     {%- set names = [] -%}
     {%- if execute -%}
         {%- for column in adapter.get_columns_in_relation(relation) -%}
@@ -67,9 +65,10 @@
 {#
     Every attribute name a rule can use: [{attribute, source, column, type, raw_column}],
     profile attributes first. `raw_column` is the column of the raw table (contact and
-    company attributes), `column` the profile's.
+    company attributes: the relations `raw_contacts` and `raw_companies`), `column` the
+    profile's.
 #}
-{% macro lead_attribute_catalog() -%}
+{% macro lead_attribute_catalog(raw_contacts, raw_companies) -%}
     {%- set catalog = [] -%}
     {%- set taken = [] -%}
     {%- for name, type in profile_attributes() -%}
@@ -79,8 +78,8 @@
         {%- do taken.append(name) -%}
     {%- endfor -%}
     {%- set sourced = [] -%}
-    {%- for source, raw_table in [('contact', 'crm_contacts'), ('company', 'crm_companies')] -%}
-        {%- for name in raw_attribute_columns(raw_table) -%}
+    {%- for source, relation in [('contact', raw_contacts), ('company', raw_companies)] -%}
+        {%- for name in raw_attribute_columns(relation) -%}
             {%- set entry = {
                 'attribute': source ~ '.' ~ name,
                 'source': source,
@@ -108,16 +107,15 @@
 
 {#
     The attribute names the fit rules use, as the catalog writes them, read from the seed
-    when the model runs; none (every attribute) while dbt parses. A connector's table can
+    (the relation `fit_rules`, scoring_fit_rules) when the model runs; none (every attribute) while dbt parses. A connector's table can
     have hundreds of columns: the profile carries only the raw columns some rule reads.
 #}
-{% macro fit_rule_attribute_names() -%}
-    {%- set seed = ref('scoring_fit_rules') -%}
-    {%- if not execute or model.resource_type == 'unit_test' or load_relation(seed) is none -%}
+{% macro fit_rule_attribute_names(fit_rules) -%}
+    {%- if not execute or model.resource_type == 'unit_test' or load_relation(fit_rules) is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set names = [] -%}
-    {%- for row in run_query("select distinct attribute from " ~ seed ~ " where attribute is not null").rows -%}
+    {%- for row in run_query("select distinct attribute from " ~ fit_rules ~ " where attribute is not null").rows -%}
         {%- set name = modules.re.sub('[^a-z0-9_.]+', '_', row[0] | trim | lower) -%}
         {%- do names.append(modules.re.sub('^_+|_+$', '', name)) -%}
     {%- endfor -%}
@@ -125,10 +123,11 @@
 {%- endmacro %}
 
 {# The catalog's raw-column entries some fit rule names (all of them while parsing). #}
-{% macro used_raw_attributes() -%}
-    {%- set used = fit_rule_attribute_names() -%}
+{% macro used_raw_attributes(raw_contacts, raw_companies, fit_rules) -%}
+    {%- set used = fit_rule_attribute_names(fit_rules) -%}
     {%- set entries = [] -%}
-    {%- for entry in lead_attribute_catalog() if entry.source != 'profile' -%}
+    {%- for entry in lead_attribute_catalog(raw_contacts, raw_companies)
+        if entry.source != 'profile' -%}
         {%- if used is none or entry.attribute in used -%}
             {%- do entries.append(entry) -%}
         {%- endif -%}
@@ -138,15 +137,16 @@
 
 {# The raw columns of `source` (contact or company) the profile carries, as
    `<alias>.<raw column> as <profile column>` select items: those some fit rule reads. #}
-{% macro raw_attribute_select(source, alias) -%}
+{% macro raw_attribute_select(source, alias, raw_contacts, raw_companies, fit_rules) -%}
     {%- set columns = [] -%}
-    {%- for entry in used_raw_attributes() if entry.source == source -%}
+    {%- for entry in used_raw_attributes(raw_contacts, raw_companies, fit_rules)
+        if entry.source == source -%}
         {%- if entry.column not in columns -%}
             {%- do columns.append(entry.column) -%}
         {%- endif -%}
     {%- endfor -%}
     {%- set items = [] -%}
-    {%- for entry in lead_attribute_catalog()
+    {%- for entry in lead_attribute_catalog(raw_contacts, raw_companies)
         if entry.source == source and entry.attribute.startswith(source ~ '.')
         and entry.column in columns -%}
         {%- do items.append(
@@ -160,15 +160,17 @@
 {#
     The value of the attribute named by `attribute` (an expression holding a catalog name) in
     the profile row `profile`, as text: lower-case for text attributes, so text comparisons
-    ignore case. NULL when the lead has no value or no rule names the attribute.
+    ignore case. NULL when the lead has no value or no rule names the attribute. The raw
+    relations and the fit rules seed are those of used_raw_attributes().
 #}
-{% macro lead_attribute_value(profile, attribute) -%}
+{% macro lead_attribute_value(profile, attribute, raw_contacts, raw_companies, fit_rules) -%}
     {%- set entries = [] -%}
-    {%- for entry in lead_attribute_catalog() if entry.source == 'profile' -%}
+    {%- for entry in lead_attribute_catalog(raw_contacts, raw_companies)
+        if entry.source == 'profile' -%}
         {%- do entries.append(entry) -%}
     {%- endfor -%}
     case {{ attribute }}
-    {%- for entry in entries + used_raw_attributes() %}
+    {%- for entry in entries + used_raw_attributes(raw_contacts, raw_companies, fit_rules) %}
         when '{{ entry.attribute }}' then
         {%- if entry.type == 'text' %} lower(cast({{ profile }}.{{ entry.column }} as {{ text_type() }}))
         {%- else %} cast({{ profile }}.{{ entry.column }} as {{ text_type() }})

@@ -1,12 +1,12 @@
 {#
-    `<alias>.<column>` when the seed has the column, else a NULL of text: a column added to a
-    configuration seed in a later release is optional, so an analyst's older CSV (in seeds/
-    or in a backtest's rules folder) still builds and means what it meant.
+    `<alias>.<column>` when the seed (the relation `seed`) has the column, else a NULL of
+    text: a column added to a configuration seed in a later release is optional, so an
+    analyst's older CSV (in seeds/ or in a backtest's rules folder) still builds and means
+    what it meant.
 #}
-{% macro seed_column(alias, seed_name, column) -%}
-    {%- set relation = ref(seed_name) -%}
+{% macro seed_column(alias, seed, column) -%}
     {%- if execute and model.resource_type != 'unit_test' -%}
-        {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name')
+        {%- set present = adapter.get_columns_in_relation(seed) | map(attribute='name')
             | map('lower') | list -%}
         {%- if column not in present -%}
             {{ return('cast(null as ' ~ text_type() ~ ')') }}
@@ -17,6 +17,6 @@
 
 {# A column of the scoring_behavior_rules seed (see seed_column), qualified with `alias`:
    the seed's name in its validation tests, `rules` in stg_scoring__behavior_rules. #}
-{% macro behavior_rule_column(column, alias='scoring_behavior_rules') -%}
-    {{ return(seed_column(alias, 'scoring_behavior_rules', column)) }}
+{% macro behavior_rule_column(column, seed, alias='scoring_behavior_rules') -%}
+    {{ return(seed_column(alias, seed, column)) }}
 {%- endmacro %}

@@ -5,4 +5,4 @@
 -- share. A rule without decay gets no decay mass, although its signal may carry the mass of
 -- a decayed rule with the same match. The query is the macro rule_days()
 -- (macros/rule_activity.sql), which the behaviour state also reads with its filters.
-{{ rule_days() }}
+{{ rule_days(ref('int_scoring__signal_activity_by_day'), ref('stg_scoring__behavior_rules')) }}

@@ -1,7 +1,11 @@
 {{
     config(
-        pre_hook="{{ delete_changed_lead_days() }}",
-        post_hook="{{ insert_other_day_ranges() }}",
+        pre_hook="{{ delete_changed_lead_days(
+            ref('base_marketing__events'), ref('stg_scoring__behavior_rules'), ref('event_types')
+        ) }}",
+        post_hook="{{ insert_other_day_ranges(
+            ref('stg_marketing__events'), ref('event_types'), ref('stg_scoring__behavior_rules')
+        ) }}",
         **incremental_config(
             unique_key=['contact_id', 'activity_date'],
             strategy='append',
@@ -10,7 +14,6 @@
     )
 }}
 
--- depends_on: {{ ref('base_marketing__events') }}
 -- One row per lead, signal and day with matching events: how many, the latest, the decay mass
 -- S = sum(2 ^ (seconds since midnight / 86400 / half_life_days)) and, for the signals of value
 -- rules, the count, sum, decayed sum (each value times its 2 ^ ...) and maximum of the event
@@ -36,13 +39,23 @@
 -- A full build of more than `day_aggregate_chunk_events` events runs in ranges of whole days:
 -- this query aggregates the first range, the post-hook the others (macros/rule_activity.sql).
 -- The query itself is the macro rule_activity_days().
-{%- set rules_version = behavior_rules_version() %}
+{%- set base_events = ref('base_marketing__events') %}
+{%- set events = ref('stg_marketing__events') %}
+{%- set event_types = ref('event_types') %}
+{%- set rules = ref('stg_scoring__behavior_rules') %}
+{%- set rules_version = behavior_rules_version(rules, event_types) %}
 {%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}
 {%- if not rebuild_all %}
-    {%- set first_day = first_changed_day() %}
+    {%- set first_day = first_changed_day(base_events) %}
     {%- set condition = "occurred_at >= cast('" ~ first_day ~ "' as timestamp)"
         if first_day else 'false' %}
-    {{ rule_activity_days(condition, rules_version, lead_days=changed_lead_days()) }}
+    {{ rule_activity_days(
+        events, event_types, rules, condition, rules_version,
+        lead_days=changed_lead_days(base_events),
+    ) }}
 {%- else %}
-    {{ rule_activity_days((rebuild_day_ranges() or ['true'])[0], rules_version) }}
+    {{ rule_activity_days(
+        events, event_types, rules, (rebuild_day_ranges(events, rules) or ['true'])[0],
+        rules_version,
+    ) }}
 {%- endif %}

@@ -15,13 +15,13 @@ typed as (
 
         -- strings
         {{ normalize_attribute_name('attribute') }} as attribute,
-        lower(trim({{ seed_column('rules', 'scoring_fit_rules', 'attribute_type') }}))
+        lower(trim({{ seed_column('rules', ref('scoring_fit_rules'), 'attribute_type') }}))
             as declared_type,
         lower(trim(operator)) as operator,
         {{ normalize_rule_value('value') }} as rule_value,
         lower(trim(persona)) as persona,
         lower(trim(customer_scope)) as customer_scope,
-        lower(trim({{ seed_column('rules', 'scoring_fit_rules', 'score_part') }})) as score_part,
+        lower(trim({{ seed_column('rules', ref('scoring_fit_rules'), 'score_part') }})) as score_part,
         trim(description) as description,
 
         -- numerics
@@ -31,7 +31,7 @@ typed as (
         cast({{ as_number('points') }} as {{ double_type() }}) as points,
 
         -- booleans
-        lower(trim({{ seed_column('rules', 'scoring_fit_rules', 'missing_matches') }})) = 'true'
+        lower(trim({{ seed_column('rules', ref('scoring_fit_rules'), 'missing_matches') }})) = 'true'
             as missing_matches
     from rules
 ),

@@ -12,7 +12,7 @@ final as (
         cast({{ as_number('weights.weight') }} as {{ double_type() }}) as weight,
         cast({{ as_number('weights.min_points') }} as {{ double_type() }}) as min_points,
         cast({{ as_number('weights.max_points') }} as {{ double_type() }}) as max_points,
-        cast({{ as_number(seed_column('weights', 'scoring_weights', 'points')) }} as {{ double_type() }})
+        cast({{ as_number(seed_column('weights', ref('scoring_weights'), 'points')) }} as {{ double_type() }})
             as points
     from weights
 )
