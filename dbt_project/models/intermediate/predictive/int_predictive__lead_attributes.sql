@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 {#- The raw columns of the contact and company rows, as the warehouse has them when the model
-    runs (macros/scoring/lead_attributes.sql: lower-case names, lineage left out), as
+    runs (macros/scoring/lead_attribute_catalog.sql: lower-case names, lineage left out), as
     `nullif(lower(trim(<column>)), '') as <source>__<column>` select items. -#}
 {#- Referenced here so that dbt sees the dependency while parsing (when there are no columns). -#}
 {%- set companies_model = ref('stg_crm__companies') -%}

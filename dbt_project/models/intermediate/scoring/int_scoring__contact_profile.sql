@@ -1,5 +1,5 @@
 -- One row per lead known at the as-of date: every attribute rules can name (the catalog of
--- macros/scoring/lead_attributes.sql), the persona, and whether the lead is an existing
+-- macros/scoring/lead_attribute_catalog.sql), the persona, and whether the lead is an existing
 -- customer (a deal won before the as-of moment), which scopes new-business and upsell rules.
 -- Deal roll-ups count what was true at the as-of date, so a past date scores the way it would
 -- have then. The contact's and company's raw columns (`contact__*`, `company__*`: the raw

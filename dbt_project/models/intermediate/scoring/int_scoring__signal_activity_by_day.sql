@@ -17,9 +17,9 @@
 -- One row per lead, signal and day with matching events: how many, the latest, the decay mass
 -- S = sum(2 ^ (seconds since midnight / 86400 / half_life_days)) and, for the signals of value
 -- rules, the count, sum, decayed sum (each value times its 2 ^ ...) and maximum of the event
--- attribute they read. A signal is what
--- behaviour rules that match the same events share (macros/rule_activity.sql,
--- rule_signals()); int_scoring__rule_activity_by_day gives each rule its signal's rows.
+-- attribute they read. A signal is what behaviour rules that match the same events share
+-- (macros/scoring/rule_signals.sql); int_scoring__rule_activity_by_day gives each rule its
+-- signal's rows.
 --
 -- Why S: exponential decay factorises. An event at time t, scored at as-of moment T, is worth
 -- p * 0.5 ^ ((T - t) / h) = p * 0.5 ^ ((T - midnight) / h) * 2 ^ ((t - midnight) / h), so
@@ -37,7 +37,8 @@
 -- events of every lead.
 --
 -- A full build of more than `day_aggregate_chunk_events` events runs in ranges of whole days:
--- this query aggregates the first range, the post-hook the others (macros/rule_activity.sql).
+-- this query aggregates the first range, the post-hook the others
+-- (macros/scoring/insert_other_day_ranges.sql).
 -- The query itself is the macro rule_activity_days().
 {%- set base_events = ref('base_marketing__events') %}
 {%- set events = ref('stg_marketing__events') %}
