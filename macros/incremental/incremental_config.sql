@@ -11,11 +11,12 @@
         because is_incremental() is false for a table.
     `strategy='append'` is for a model whose pre-hook already deleted every key it is about
     to write (the day aggregates): delete+insert would scan the table a second time.
+    `materialized='day_chunked_incremental'` (the day aggregates) is incremental the same way.
 #}
 {% macro incremental_config(unique_key, on_schema_change='fail', spark_partition_by=none, materialized='incremental', strategy='delete+insert') -%}
     {%- set config = {'materialized': materialized, 'unique_key': unique_key, 'on_schema_change': on_schema_change} -%}
     {%- set no_delete_insert = target.type in ('spark', 'bigquery') -%}
-    {%- if materialized != 'incremental' or not no_delete_insert -%}
+    {%- if materialized not in ('incremental', 'day_chunked_incremental') or not no_delete_insert -%}
         {%- do config.update({'incremental_strategy': strategy}) -%}
     {%- elif spark_partition_by and target.type == 'bigquery' -%}
         {%- do config.update({
