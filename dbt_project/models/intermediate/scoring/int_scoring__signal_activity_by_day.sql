@@ -43,7 +43,13 @@
 {%- set catalog = event_attribute_catalog(stg_events) %}
 {%- set rules_version = behavior_rules_version(rules, ref('event_types')) %}
 {%- set rebuild_all = not is_incremental() or stored_rules_version() != rules_version %}
-{%- set first_day = none if rebuild_all else first_changed_day(base_events) %}
+{%- if rebuild_all %}
+    {%- set events_condition = day_ranges('occurred_at', stg_events, scoring_state_cutoff(rules)) %}
+{%- else %}
+    {%- set first_day = first_changed_day(base_events) %}
+    {%- set events_condition = "occurred_at >= cast('" ~ first_day ~ "' as timestamp)"
+        if first_day else 'false' %}
+{%- endif %}
 with
 
 events as (
@@ -59,14 +65,7 @@ events as (
                 and events.occurred_at
                 < {{ dbt.dateadd('day', 1, 'cast(lead_days.activity_date as timestamp)') }}
     {%- endif %}
-    where
-    {%- if rebuild_all %}
-        {{ day_ranges('occurred_at', stg_events, scoring_state_cutoff(rules)) }}
-    {%- elif first_day %}
-        occurred_at >= cast('{{ first_day }}' as timestamp)
-    {%- else %}
-        false
-    {%- endif %}
+    where {{ events_condition }}
 ),
 
 event_types as (
@@ -127,27 +126,34 @@ candidates as (
 
 event_matches as (
     select
-        contact_id,
-        signal_id,
-        half_life_days,
-        occurred_at,
+        candidates.contact_id,
+        candidates.signal_id,
+        candidates.half_life_days,
+        candidates.occurred_at,
         case
-            when value_attribute is not null
-                then {{ parse_number(event_attribute_value('candidates', 'value_attribute', catalog)) }}
+            when candidates.value_attribute is not null
+                then {{ parse_number(
+                    event_attribute_value('candidates', 'candidates.value_attribute', catalog)
+                ) }}
         end as event_value
     from candidates
     where
-        (signal_page_category is null or page_category = signal_page_category)
-        and (
-            url_pattern is null
-            or coalesce({{ regexp_like('page_url', 'url_pattern') }}, false)
+        (
+            candidates.signal_page_category is null
+            or candidates.page_category = candidates.signal_page_category
         )
         and (
-            filter_attribute is null
+            candidates.url_pattern is null
+            or coalesce(
+                {{ regexp_like('candidates.page_url', 'candidates.url_pattern') }}, false
+            )
+        )
+        and (
+            candidates.filter_attribute is null
             or {{ event_filter_matches(
-                event_attribute_value('candidates', 'filter_attribute', catalog),
-                'filter_operator',
-                'filter_value'
+                event_attribute_value('candidates', 'candidates.filter_attribute', catalog),
+                'candidates.filter_operator',
+                'candidates.filter_value'
             ) }}
         )
 ),

@@ -2,6 +2,7 @@
 -- Event attribute names (filter_attribute, value_attribute) in the form the events carry them
 -- (`extra__<name>` columns of base_marketing__events, or a contract column).
 {%- set rules_seed = ref('scoring_behavior_rules') %}
+{%- set aggregate_column = behavior_rule_column('aggregate', rules_seed, 'rules') %}
 with
 
 rules as (
@@ -30,7 +31,7 @@ final as (
         ) }} as value_attribute,
         case
             when lower(trim(rule_type)) = 'value'
-                then coalesce(lower(trim({{ behavior_rule_column('aggregate', rules_seed, 'rules') }})), 'sum')
+                then coalesce(lower(trim({{ aggregate_column }})), 'sum')
         end as value_aggregate,
         lower(trim(persona)) as persona,
         coalesce(lower(trim(customer_scope)), 'all') as customer_scope,
