@@ -47,9 +47,11 @@ def test_every_documented_source_column_has_a_description_that_starts_with_its_t
 
 
 def test_the_macro_list_of_the_fivetran_modes_is_the_raw_contract():
-    """macros/sources/raw_contract.sql stands in for the sources YAML where the generic
+    """macros/sources/raw_contract_column_lists.sql stands in for the sources YAML where the generic
     sources are disabled (the Fivetran modes): it must list the same columns."""
-    text = (DBT_PROJECT_DIR.parent / "macros" / "sources" / "raw_contract.sql").read_text()
+    text = (
+        DBT_PROJECT_DIR.parent / "macros" / "sources" / "raw_contract_column_lists.sql"
+    ).read_text()
     listed = {
         table: re.findall(r"'([a-z_]+)'", body)
         for table, body in re.findall(r"'([a-z_]+)': \[(.*?)\]", text, re.DOTALL)

@@ -348,7 +348,7 @@ def test_a_rules_edit_refreshed_incrementally_equals_a_full_refresh(incremental,
 
 def test_a_full_build_in_ranges_of_days_equals_one_statement(incremental, tmp_path):
     """Past `day_aggregate_chunk_events`, a full build of the day aggregates runs one
-    statement per range of whole days (the model's query, then its post-hook), the recent
+    statement per range of whole days (the day_chunked_incremental materialization), the recent
     days (from the behaviour state's cutoff on) always in a range of their own, written last:
     the same rows as one statement, with the recent days together at the end of the table."""
     project, _ = incremental

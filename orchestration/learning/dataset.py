@@ -7,7 +7,7 @@ it has a deal won in the `window_days` days after E. With `window_days` 0 the da
 snapshot whose outcomes are known on E (a one-off export, where every lead was created and
 every deal won "on the export day"): every lead created by the end of E is in, and it
 converted when it won a deal by then. Its attributes are read the way the
-scoring models read them (``macros/scoring/lead_attributes.sql``): the profile's derived
+scoring models read them (``macros/scoring/lead_attribute_catalog.sql``): the profile's derived
 attributes, and every raw column of its contact and company rows, as lower-case trimmed
 text. Its behaviour is counted from the staged events up to the end of E, in the windows the
 candidate behaviour rules use. Everything is computed in the warehouse and read back as one

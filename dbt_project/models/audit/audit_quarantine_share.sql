@@ -16,6 +16,11 @@
     ('marketing_events', 'quarantine_marketing__events'),
 ] %}
 {%- set whole_table = crm_source() != 'generic' %}
+{%- set raw = {} %}
+{%- for raw_table, _ in tables %}
+    {%- do raw.update({raw_table: ref('base_' ~ crm_source() ~ '__' ~ raw_table) if whole_table
+        else source('marketing' if raw_table == 'marketing_events' else 'crm', raw_table)}) %}
+{%- endfor %}
 with
 
 thresholds as (
@@ -30,7 +35,7 @@ latest_loads as (
         select
             '{{ raw_table }}' as raw_table,
             max(_loaded_at) as loaded_at
-        from {{ crm_raw_relation(raw_table) }}
+        from {{ raw[raw_table] }}
         {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -40,7 +45,7 @@ loaded as (
         select
             '{{ raw_table }}' as raw_table,
             count(*) as loaded_rows
-        from {{ crm_raw_relation(raw_table) }}
+        from {{ raw[raw_table] }}
         {%- if not whole_table %}
             where _loaded_at = (
                     select latest_loads.loaded_at from latest_loads

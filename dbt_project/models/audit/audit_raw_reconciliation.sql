@@ -11,10 +11,13 @@ raw_counts as (
         'crm_owners',
         'marketing_events',
     ] %}
+        {%- set raw_relation = source(
+            'marketing' if raw_table == 'marketing_events' else 'crm', raw_table
+        ) if crm_source() == 'generic' else ref('base_' ~ crm_source() ~ '__' ~ raw_table) %}
         select
             '{{ raw_table }}' as raw_table,
             count(*) as raw_rows
-        from {{ crm_raw_relation(raw_table) }}
+        from {{ raw_relation }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),

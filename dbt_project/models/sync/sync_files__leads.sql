@@ -1,2 +1,29 @@
 -- What the files destination sends: one row per lead, keyed by the matching key.
-{{ sync_standard_payload('files') }}
+with
+
+leads as (
+    {{ sync_leads('files', ref('int_sync__leads'), ref('sync_destinations')) }}
+),
+
+final as (
+    select
+        sync_key,
+        fit_score,
+        behavior_score,
+        lead_score,
+        fit_grade,
+        lead_stage,
+        segment,
+        sales_action,
+        campaign_track,
+        queue,
+        owner_id,
+        owner_name,
+        score_reasons,
+        score_change,
+        outreach_suppressed,
+        score_updated_on
+    from leads
+)
+
+select * from final

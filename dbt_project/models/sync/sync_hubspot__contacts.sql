@@ -3,7 +3,7 @@
 with
 
 leads as (
-    {{ sync_leads('hubspot') }}
+    {{ sync_leads('hubspot', ref('int_sync__leads'), ref('sync_destinations')) }}
 ),
 
 final as (

@@ -3,7 +3,7 @@
 with
 
 leads as (
-    {{ sync_leads('salesforce') }}
+    {{ sync_leads('salesforce', ref('int_sync__leads'), ref('sync_destinations')) }}
 ),
 
 final as (

@@ -1,13 +1,17 @@
 {{ config(materialized='view') }}
 {#- The raw columns of the contact and company rows, as the warehouse has them when the model
-    runs (macros/scoring/lead_attributes.sql: lower-case names, lineage left out), as
+    runs (macros/scoring/lead_attribute_catalog.sql: lower-case names, lineage left out), as
     `nullif(lower(trim(<column>)), '') as <source>__<column>` select items. -#}
 {#- Referenced here so that dbt sees the dependency while parsing (when there are no columns). -#}
 {%- set companies_model = ref('stg_crm__companies') -%}
+{%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_contacts') -%}
+{%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_companies') -%}
 {%- set items = {'contact': [], 'company': []} -%}
 {%- set aliases = [] -%}
-{%- for source, raw_table in [('contact', 'crm_contacts'), ('company', 'crm_companies')] -%}
-    {%- for name in raw_attribute_columns(raw_table) -%}
+{%- for source, relation in [('contact', raw_contacts), ('company', raw_companies)] -%}
+    {%- for name in raw_attribute_columns(relation) -%}
         {%- set alias = attribute_column_name(source, name) -%}
         {%- if alias not in aliases -%}
             {%- do aliases.append(alias) -%}
@@ -44,7 +48,7 @@ contacts as (
 {%- if items.contact %}
 
     contact_rows as (
-        select * from {{ crm_raw_relation('crm_contacts') }}
+        select * from {{ raw_contacts }}
     ),
 {%- endif %}
 {%- if items.company %}
@@ -58,7 +62,7 @@ contacts as (
     ),
 
     company_rows as (
-        select * from {{ crm_raw_relation('crm_companies') }}
+        select * from {{ raw_companies }}
     ),
 {%- endif %}
 

@@ -4,9 +4,13 @@
 -- own attributes, every column of the lead's contact and company rows (`contact.<column>`,
 -- `company.<column>`, extra columns of the landing files and a connector's custom properties
 -- included) and the plain names of those columns. Built from the warehouse's columns when the
--- model runs (macros/scoring/lead_attributes.sql), so a new column in a landing file is an
+-- model runs (macros/scoring/lead_attribute_catalog.sql), so a new column in a landing file is an
 -- attribute on the next run. The fit rules' validation checks every rule against it.
-{%- set catalog = lead_attribute_catalog() %}
+{%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+{%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
+{%- set catalog = lead_attribute_catalog(raw_contacts, raw_companies) %}
 with
 
 catalog as (

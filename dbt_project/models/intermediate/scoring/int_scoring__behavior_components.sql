@@ -1,5 +1,3 @@
--- depends_on: {{ ref('event_types') }}
--- depends_on: {{ ref('int_scoring__rule_state') }}
 -- One row per lead and behaviour rule that gives points at the as-of date.
 --   event:      points per matching event in the look-back, decayed continuously from the
 --               day aggregates (see int_scoring__rule_activity_by_day), capped after decay;
@@ -22,7 +20,9 @@
 -- for the days before its cutoff) plus the recent days, when the state fits the as-of date;
 -- otherwise (a past as-of date, a first build) every day up to the as-of date. Both give the
 -- same points (tests/test_incremental.py).
-{%- set state = usable_rule_state() %}
+{%- set state = usable_rule_state(
+    ref('int_scoring__rule_state'), ref('stg_scoring__behavior_rules'), ref('event_types')
+) %}
 with
 
 profile as (

@@ -1,12 +1,21 @@
 -- One row per lead known at the as-of date: every attribute rules can name (the catalog of
--- macros/scoring/lead_attributes.sql), the persona, and whether the lead is an existing
+-- macros/scoring/lead_attribute_catalog.sql), the persona, and whether the lead is an existing
 -- customer (a deal won before the as-of moment), which scopes new-business and upsell rules.
 -- Deal roll-ups count what was true at the as-of date, so a past date scores the way it would
 -- have then. The contact's and company's raw columns (`contact__*`, `company__*`: the raw
 -- contract's and every extra column a file or connector brought) are those of the rows staging
 -- took the attributes from, and only those some fit rule reads.
-{%- set contact_columns = raw_attribute_select('contact', 'contact_rows') %}
-{%- set company_columns = raw_attribute_select('company', 'company_rows') %}
+{%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+{%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
+{%- set fit_rules = ref('scoring_fit_rules') %}
+{%- set contact_columns = raw_attribute_select(
+    'contact', 'contact_rows', raw_contacts, raw_companies, fit_rules
+) %}
+{%- set company_columns = raw_attribute_select(
+    'company', 'company_rows', raw_contacts, raw_companies, fit_rules
+) %}
 with
 
 contacts as (
@@ -20,13 +29,13 @@ companies as (
 {%- if contact_columns %}
 
     contact_rows as (
-        select * from {{ crm_raw_relation('crm_contacts') }}
+        select * from {{ raw_contacts }}
     ),
 {%- endif %}
 {%- if company_columns %}
 
     company_rows as (
-        select * from {{ crm_raw_relation('crm_companies') }}
+        select * from {{ raw_companies }}
     ),
 {%- endif %}
 

@@ -4,6 +4,10 @@
 -- for text attributes; NULL when missing), with the persona and customer flag that scope
 -- rules. A view: int_scoring__fit_components, its one reader, computes it while matching. The
 -- value comes from the profile column the attribute catalog names (lead_attribute_value()).
+{%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+{%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
 with
 
 profile as (
@@ -22,7 +26,13 @@ final as (
 
         -- strings
         attributes.attribute,
-        {{ lead_attribute_value('profile', 'attributes.attribute') }} as attribute_value,
+        {{ lead_attribute_value(
+            'profile',
+            'attributes.attribute',
+            raw_contacts,
+            raw_companies,
+            ref('scoring_fit_rules'),
+        ) }} as attribute_value,
         profile.persona as contact_persona,
 
         -- booleans

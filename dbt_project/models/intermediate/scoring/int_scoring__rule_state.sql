@@ -1,14 +1,14 @@
 {{
     config(
-        pre_hook="{{ delete_stale_rule_state() }}",
+        pre_hook="{{ delete_stale_rule_state(
+            ref('base_marketing__events'), ref('stg_scoring__behavior_rules'), ref('event_types')
+        ) }}",
         **incremental_config(
             unique_key=['contact_id', 'rule_id'], on_schema_change='append_new_columns'
         )
     )
 }}
 
--- depends_on: {{ ref('base_marketing__events') }}
--- depends_on: {{ ref('event_types') }}
 -- One row per lead and rule that reads all history (event rules without a look-back, value
 -- and last-activity rules without a window, and the `_any_event` pseudo-rule those compare
 -- with): the totals of its matching events on the days before `covered_until` (the state
@@ -25,8 +25,11 @@
 -- with a late or reclassified event before the stored cutoff are rebuilt from their days;
 -- a rules edit rebuilds everything. A past as-of date (before the stored cutoff) leaves the
 -- state alone and scoring reads the days (int_scoring__behavior_components).
-{%- set cutoff = scoring_state_cutoff() %}
-{%- set rules_version = behavior_rules_version() %}
+{%- set base_events = ref('base_marketing__events') %}
+{%- set behavior_rules = ref('stg_scoring__behavior_rules') %}
+{%- set signal_days = ref('int_scoring__signal_activity_by_day') %}
+{%- set cutoff = scoring_state_cutoff(behavior_rules) %}
+{%- set rules_version = behavior_rules_version(behavior_rules, ref('event_types')) %}
 {%- set stored = stored_state(this) %}
 {%- set rebuild = not is_incremental() or stored[0] is none or stored[1] != rules_version %}
 {%- set keep = not rebuild and cutoff < stored[0] %}
@@ -47,7 +50,7 @@
 with
 
 behavior_rules as (
-    select * from {{ ref('stg_scoring__behavior_rules') }}
+    select * from {{ behavior_rules }}
 ),
 
 rules as (
@@ -69,7 +72,7 @@ rules as (
 
 {% if not rebuild and not keep %}
     late_contacts as (
-        {{ late_state_contacts(stored[0]) }}
+        {{ late_state_contacts(stored[0], base_events) }}
     ),
 {% endif %}
 
@@ -92,6 +95,8 @@ days as (
         -- rule, so the engine skips the others.
         from (
             {{ rule_days(
+                signal_days,
+                behavior_rules,
                 "activity.activity_date < cast('" ~ cutoff ~ "' as date) and " ~ condition
             ) }}
         ) as activity

@@ -1,6 +1,6 @@
 -- One row per lead: who they are, their scores at the as-of date, stage, grade, priority,
 -- the reasons in words, and what changed since the previous snapshot ("just heated up").
-{%- set previous_snapshot = history_neighbours()[0] %}
+{%- set previous_snapshot = history_neighbours(ref('fct_lead_score_history'))[0] %}
 with
 
 scores as (

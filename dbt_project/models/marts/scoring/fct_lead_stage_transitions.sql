@@ -1,6 +1,6 @@
 {{
     config(
-        pre_hook="{{ delete_transitions_to_redo() }}",
+        pre_hook="{{ delete_transitions_to_redo(ref('fct_lead_score_history')) }}",
         **incremental_config(unique_key=['contact_id', 'transitioned_on'])
     )
 }}
@@ -14,7 +14,8 @@
 -- dates, so a daily run does not rescan a history that grows by a snapshot a day. A lead is
 -- compared with its row in the previous snapshot; `--full-refresh` compares every row with
 -- the lead's previous row and gives the same table as long as leads are not removed.
-{%- set neighbours = history_neighbours() if is_incremental() else ['', ''] %}
+{%- set neighbours = history_neighbours(ref('fct_lead_score_history'))
+    if is_incremental() else ['', ''] %}
 with
 
 history as (

@@ -1,10 +1,12 @@
 -- Every raw company row, typed, with its quarantine reason and current-version flag.
 -- A bad employee count or revenue does not make a company unusable: the value is dropped
 -- and flagged, so contacts at the company still score on industry and region.
+{%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
 with
 
 source as (
-    select * from {{ crm_raw_relation('crm_companies') }}
+    select * from {{ raw_companies }}
 ),
 
 typed as (

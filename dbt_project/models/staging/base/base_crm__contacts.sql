@@ -1,10 +1,12 @@
 -- Every raw contact row, typed and normalised, with the reason it cannot be used (if any)
 -- and whether it is the newest version of its contact_id. Staging and quarantine both read
 -- from here, so a row is judged in exactly one place.
+{%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
 with
 
 source as (
-    select * from {{ crm_raw_relation('crm_contacts') }}
+    select * from {{ raw_contacts }}
 ),
 
 freemail_domains as (

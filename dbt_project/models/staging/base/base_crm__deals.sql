@@ -4,10 +4,12 @@
 -- (flagged `is_won_not_closed` when the row said otherwise), a negative amount is dropped
 -- (`is_amount_invalid`), a deal closed before it was created or created after it was loaded
 -- is quarantined (`closed_before_created`, `future_timestamp`).
+{%- set raw_deals = source('crm', 'crm_deals') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_deals') %}
 with
 
 source as (
-    select * from {{ crm_raw_relation('crm_deals') }}
+    select * from {{ raw_deals }}
 ),
 
 typed as (

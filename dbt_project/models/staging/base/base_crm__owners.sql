@@ -1,9 +1,11 @@
 -- Every raw owner row, typed, with its quarantine reason and current-version flag (the most
 -- recently loaded version of an owner wins).
+{%- set raw_owners = source('crm', 'crm_owners') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__crm_owners') %}
 with
 
 source as (
-    select * from {{ crm_raw_relation('crm_owners') }}
+    select * from {{ raw_owners }}
 ),
 
 typed as (

@@ -25,12 +25,14 @@
 -- Extra columns of the landing files (not in the raw contract) are kept as `extra__<column>`,
 -- text as received: behaviour rules filter on them and sum them (time on site, a value). A
 -- column that first arrives with a later file is added to the table; earlier rows have none.
-{%- set extras = raw_event_extra_columns(crm_raw_relation('marketing_events')) %}
+{%- set raw_events = source('marketing', 'marketing_events') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__marketing_events') %}
+{%- set extras = raw_event_extra_columns(raw_events) %}
 {%- set stored = staged_event_extra_columns(this) if is_incremental() else [] %}
 with
 
 source as (
-    select * from {{ crm_raw_relation('marketing_events') }}
+    select * from {{ raw_events }}
 ),
 
 event_types as (

@@ -1,10 +1,12 @@
 -- Behaviour rules from the seed, typed and normalised (validated by the seed's tests first).
 -- Event attribute names (filter_attribute, value_attribute) in the form the events carry them
 -- (`extra__<name>` columns of base_marketing__events, or a contract column).
+{%- set rules_seed = ref('scoring_behavior_rules') %}
+{%- set aggregate_column = behavior_rule_column('aggregate', rules_seed, 'rules') %}
 with
 
 rules as (
-    select * from {{ ref('scoring_behavior_rules') }}
+    select * from {{ rules_seed }}
 ),
 
 final as (
@@ -18,18 +20,18 @@ final as (
         lower(trim(page_category)) as page_category,
         trim(url_pattern) as url_pattern,
         {{ normalize_event_attribute_name(
-            behavior_rule_column('filter_attribute', 'rules')
+            behavior_rule_column('filter_attribute', rules_seed, 'rules')
         ) }} as filter_attribute,
-        lower(trim({{ behavior_rule_column('filter_operator', 'rules') }}))
+        lower(trim({{ behavior_rule_column('filter_operator', rules_seed, 'rules') }}))
             as filter_operator,
-        {{ normalize_rule_value(behavior_rule_column('filter_value', 'rules')) }}
+        {{ normalize_rule_value(behavior_rule_column('filter_value', rules_seed, 'rules')) }}
             as filter_value,
         {{ normalize_event_attribute_name(
-            behavior_rule_column('value_attribute', 'rules')
+            behavior_rule_column('value_attribute', rules_seed, 'rules')
         ) }} as value_attribute,
         case
             when lower(trim(rule_type)) = 'value'
-                then coalesce(lower(trim({{ behavior_rule_column('aggregate', 'rules') }})), 'sum')
+                then coalesce(lower(trim({{ aggregate_column }})), 'sum')
         end as value_aggregate,
         lower(trim(persona)) as persona,
         coalesce(lower(trim(customer_scope)), 'all') as customer_scope,
@@ -43,11 +45,11 @@ final as (
         {{ parse_integer('min_count') }} as min_count,
         {{ parse_integer('window_days') }} as window_days,
         cast(
-            {{ as_number(behavior_rule_column('threshold', 'rules')) }}
+            {{ as_number(behavior_rule_column('threshold', rules_seed, 'rules')) }}
             as {{ double_type() }}
         ) as threshold,
         cast(
-            {{ as_number(behavior_rule_column('per_unit', 'rules')) }}
+            {{ as_number(behavior_rule_column('per_unit', rules_seed, 'rules')) }}
             as {{ double_type() }}
         ) as per_unit,
 

@@ -2,10 +2,11 @@
 -- per condition. Rows of the seed with the same rule_id are the conditions of one rule, which
 -- gives its points when all of them hold; the rule's points, part, scopes and description may
 -- be written on one of its rows or repeated (the validation refuses rows that disagree).
+{%- set rules_seed = ref('scoring_fit_rules') %}
 with
 
 rules as (
-    select * from {{ ref('scoring_fit_rules') }}
+    select * from {{ rules_seed }}
 ),
 
 typed as (
@@ -15,13 +16,13 @@ typed as (
 
         -- strings
         {{ normalize_attribute_name('attribute') }} as attribute,
-        lower(trim({{ seed_column('rules', 'scoring_fit_rules', 'attribute_type') }}))
+        lower(trim({{ seed_column('rules', rules_seed, 'attribute_type') }}))
             as declared_type,
         lower(trim(operator)) as operator,
         {{ normalize_rule_value('value') }} as rule_value,
         lower(trim(persona)) as persona,
         lower(trim(customer_scope)) as customer_scope,
-        lower(trim({{ seed_column('rules', 'scoring_fit_rules', 'score_part') }})) as score_part,
+        lower(trim({{ seed_column('rules', rules_seed, 'score_part') }})) as score_part,
         trim(description) as description,
 
         -- numerics
@@ -31,7 +32,7 @@ typed as (
         cast({{ as_number('points') }} as {{ double_type() }}) as points,
 
         -- booleans
-        lower(trim({{ seed_column('rules', 'scoring_fit_rules', 'missing_matches') }})) = 'true'
+        lower(trim({{ seed_column('rules', rules_seed, 'missing_matches') }})) = 'true'
             as missing_matches
     from rules
 ),

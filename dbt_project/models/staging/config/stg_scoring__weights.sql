@@ -1,9 +1,10 @@
 -- How fit and behaviour combine, the floor and ceiling of each part, and the base score (the
 -- `base` row's points, which every lead starts with).
+{%- set weights_seed = ref('scoring_weights') %}
 with
 
 weights as (
-    select * from {{ ref('scoring_weights') }}
+    select * from {{ weights_seed }}
 ),
 
 final as (
@@ -12,7 +13,7 @@ final as (
         cast({{ as_number('weights.weight') }} as {{ double_type() }}) as weight,
         cast({{ as_number('weights.min_points') }} as {{ double_type() }}) as min_points,
         cast({{ as_number('weights.max_points') }} as {{ double_type() }}) as max_points,
-        cast({{ as_number(seed_column('weights', 'scoring_weights', 'points')) }} as {{ double_type() }})
+        cast({{ as_number(seed_column('weights', weights_seed, 'points')) }} as {{ double_type() }})
             as points
     from weights
 )

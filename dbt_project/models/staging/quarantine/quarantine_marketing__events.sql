@@ -1,6 +1,6 @@
 {{
     config(
-        pre_hook="{{ delete_reclassified_quarantine() }}",
+        pre_hook="{{ delete_reclassified_quarantine(ref('base_marketing__events')) }}",
         **incremental_config(
             unique_key=['_file_id', '_source_row'],
             on_schema_change='append_new_columns',
@@ -15,8 +15,10 @@
 -- a row that became usable (its contact arrived) leaves the quarantine and a daily run does
 -- not rescan every raw event. `--full-refresh` reads every file; both give the same rows
 -- (tests/test_incremental.py).
+{%- set raw_events = source('marketing', 'marketing_events') if crm_source() == 'generic'
+    else ref('base_' ~ crm_source() ~ '__marketing_events') %}
 {{ quarantine_rows(
-    crm_raw_relation('marketing_events'),
+    raw_events,
     ref('base_marketing__events'),
-    files=files_reclassified_since_quarantine(),
+    files=files_reclassified_since_quarantine(ref('base_marketing__events')),
 ) }}

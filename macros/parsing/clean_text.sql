@@ -1,0 +1,4 @@
+{# Trimmed text, NULL when empty. #}
+{% macro clean_text(column) -%}
+    nullif(trim({{ column }}), '')
+{%- endmacro %}
