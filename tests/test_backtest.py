@@ -21,6 +21,7 @@ import pytest
 
 from orchestration.cli import main
 from orchestration.defs.backtest.assets import rules_backtest
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import TODAY, ProjectCopy
 
@@ -44,9 +45,7 @@ def _sha256(path: Path) -> str:
 def production(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> ProjectCopy:
     """A production data dir: the warehouse built as of today by the real dbt project."""
     root = tmp_path_factory.mktemp("backtest_production")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     shutil.copy(loaded_warehouse, root / "warehouse.duckdb")
     project = ProjectCopy(root, root / "warehouse.duckdb")
     project.build(as_of=TODAY)

@@ -10,13 +10,13 @@ staged deals, with the thresholds and targets read from the seed CSVs."""
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
 
 from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import TRUTH_FILE, generate_demo_data
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, ProjectCopy, settings_for
@@ -44,9 +44,7 @@ def _rows(project: ProjectCopy, sql: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("calibration")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     generate_demo_data(
         root / "landing",
         contacts=CONTACTS,

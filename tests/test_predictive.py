@@ -24,6 +24,7 @@ from orchestration.defs.automation.jobs import REFRESH_JOB_NAME
 from orchestration.defs.predictive.assets import lead_conversion_model
 from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.asset_keys import layer_key
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.predictive.model import (
     PredictiveConfigError,
@@ -54,9 +55,7 @@ def predicted(refreshed_warehouse, tmp_path_factory: pytest.TempPathFactory):
     materialization of the predictive asset on it."""
     settings = refreshed_warehouse
     root = tmp_path_factory.mktemp("predictive")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     shutil.copy(settings.duckdb_path, root / "warehouse.duckdb")
     project = ProjectCopy(root, root / "warehouse.duckdb")
     # Staging does not depend on the as-of date: only the scoring layer is rebuilt for E.
@@ -230,8 +229,7 @@ def test_large_warehouses_train_on_a_stable_sample_and_score_in_slices(
     from tests.conftest import settings_for
 
     source, _ = predicted
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(source.root / folder, tmp_path / folder)
+    copy_project(tmp_path, source=source.root)
     shutil.copy(source.duckdb_path, tmp_path / "warehouse.duckdb")
     project = ProjectCopy(tmp_path, tmp_path / "warehouse.duckdb")
 

@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
@@ -238,9 +239,7 @@ def rule_files(rules_dir: Path) -> dict[str, Path]:
 
 
 def _project_copy(root: Path, overlay: dict[str, Path]) -> Path:
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     for name, path in overlay.items():
         shutil.copyfile(path, root / "seeds" / f"{name}.csv")
     return root / "dbt_project"
