@@ -117,7 +117,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def summary_text(settings: Settings) -> str:
     """The warehouse's reconciliation and data-quality counts, read after dbt has finished."""
-    from orchestration.defs.dbt.project import relation_name
+    from orchestration.lib.dbt_manifest import relation_name
     from orchestration.lib.warehouse import connect
 
     with connect(settings, read_only=True) as conn:
@@ -211,7 +211,7 @@ def landing_plan(settings: Settings, environ=os.environ) -> str:
     demo data (only into a new, empty warehouse reading landing files), or nothing new
     (`none`). A landing folder that does not exist is an error unless the warehouse is new
     and the folder is the default one."""
-    from orchestration.defs.dbt.project import crm_source
+    from orchestration.lib.dbt_manifest import crm_source
 
     landing = settings.landing_dir
     if _has_landing_files(landing):
@@ -326,7 +326,7 @@ def _predictive_text(result) -> str:
     rule = auc("rule_score_auc")
     if rule == "n/a":
         rule += " (no score snapshot of that date: see docs/calibration.md)"
-    from orchestration.defs.dbt.project import relation_parts
+    from orchestration.lib.dbt_manifest import relation_parts
 
     marts = relation_parts("dim_leads")[0]
     return (

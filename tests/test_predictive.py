@@ -224,7 +224,7 @@ def test_large_warehouses_train_on_a_stable_sample_and_score_in_slices(
 ):
     """The 20k warehouse with the cap lowered to 5,000 examples: a stable sample trains the
     model, every lead is still scored, and scoring in slices gives the same scores."""
-    from orchestration.defs.dbt.project import relation_name, relation_parts
+    from orchestration.lib.dbt_manifest import relation_name, relation_parts
     from orchestration.predictive import model
     from tests.conftest import settings_for
 

@@ -20,9 +20,9 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.defs.dbt.project import relation_name, relation_parts
 from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE, load_report_data
 from orchestration.defs.report.html import render_report
+from orchestration.lib.dbt_manifest import relation_name, relation_parts
 from orchestration.lib.warehouse import WarehouseConnection, connect
 from tests.conftest import AS_OF, run_refresh, settings_for
 

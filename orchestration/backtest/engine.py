@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +32,7 @@ import pyarrow.parquet as pq
 
 from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
-from orchestration.lib.settings import PROJECT_ROOT, Settings
+from orchestration.lib.settings import DBT_EXECUTABLE, PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
 SCORED_MODEL = "fct_lead_score_history"
@@ -307,7 +306,7 @@ def _dbt(
     project_dir: Path, env: dict[str, str], args: Sequence[str], log: Callable[[str], None]
 ) -> None:
     command = [
-        str(Path(sys.executable).parent / "dbt"),
+        str(DBT_EXECUTABLE),
         *args,
         # a test runs only when every model it reads was rebuilt here (singular tests that
         # read production-only marts such as dim_leads would compare two different dates)

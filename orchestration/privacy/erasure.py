@@ -40,6 +40,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.lib.dbt_manifest import crm_source, manifest, relation_name
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
@@ -434,13 +435,11 @@ def forget_in_project(
 ) -> ErasureReport:
     """`forget()` with the dbt project's relations: the identity map, and the connector's
     schemas left alone in the Fivetran modes (their data is the CRM's)."""
-    from orchestration.defs.dbt.project import _manifest, crm_source, relation_name
-
     skip = set()
     if crm_source() != "generic":
         skip = {
             node["schema"]
-            for node in _manifest()["sources"].values()
+            for node in manifest()["sources"].values()
             if node["source_name"] == crm_source()
         }
     return forget(

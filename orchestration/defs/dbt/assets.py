@@ -10,9 +10,10 @@ from datetime import date
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from orchestration.defs.dbt.project import LeadscoreTranslator, dbt_project
+from orchestration.defs.dbt.translator import LeadscoreTranslator
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
 from orchestration.lib.dbt_failures import failure_details
+from orchestration.lib.dbt_manifest import dbt_project
 from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import connect
@@ -58,8 +59,8 @@ class ScoringConfig(dg.Config):
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
     dagster_dbt_translator=LeadscoreTranslator(),
     pool=WAREHOUSE_POOL,
 )

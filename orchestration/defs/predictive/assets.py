@@ -6,8 +6,8 @@ refresh: it says why and the run goes on."""
 import dagster as dg
 
 from orchestration.defs.dbt.assets import dbt_key
-from orchestration.defs.dbt.project import relation_name, relation_parts
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, layer_key
+from orchestration.lib.dbt_manifest import relation_name, relation_parts
 from orchestration.lib.settings import load_settings
 from orchestration.predictive.model import ModelResult, run_model
 

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from orchestration.defs.dbt.assets import dbt_key
-from orchestration.defs.dbt.project import crm_source, relation_name
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
+from orchestration.lib.dbt_manifest import crm_source, relation_name
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 from orchestration.quality.quarantine import (

@@ -9,7 +9,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from orchestration.defs.dbt.assets import dbt_key
-from orchestration.defs.dbt.project import relation_name
 from orchestration.defs.report.html import (
     Calibration,
     CalibrationBand,
@@ -18,6 +17,7 @@ from orchestration.defs.report.html import (
     render_report,
 )
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL
+from orchestration.lib.dbt_manifest import relation_name
 from orchestration.lib.files import write_atomically
 from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
