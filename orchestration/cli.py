@@ -82,7 +82,7 @@ def _generate(args: argparse.Namespace, out_dir: Path) -> None:
 def _has_landing_files(landing_dir: Path) -> bool:
     """True when the loader would find a file to load, in a raw table folder or an export
     folder (the loader decides what counts)."""
-    from orchestration.defs.ingest.loader import landing_file_count
+    from orchestration.ingest.loader import landing_file_count
 
     return landing_file_count(landing_dir) > 0
 
@@ -190,7 +190,7 @@ def summary_text(settings: Settings) -> str:
 
 def _warehouse_has_data(settings: Settings) -> bool:
     """Whether the warehouse has loaded anything yet (a row in the ingest manifest)."""
-    from orchestration.defs.ingest.contract import MANIFEST_TABLE
+    from orchestration.ingest.contract import MANIFEST_TABLE
     from orchestration.lib.warehouse import connect, quote_ident
 
     if settings.target == "duckdb" and not settings.duckdb_path.exists():

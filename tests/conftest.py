@@ -23,8 +23,8 @@ import pytest
 from filelock import FileLock
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import GenerationResult, generate_demo_data
+from orchestration.ingest.loader import ingest_landing
 from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect

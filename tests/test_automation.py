@@ -19,8 +19,8 @@ import pytest
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.automation.sensors import landing_files_sensor, notify_on_run_failure
-from orchestration.defs.ingest.contract import RAW_CONTRACT
 from orchestration.demo.generator import generate_demo_data
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import INFO_LOGS, TODAY
 

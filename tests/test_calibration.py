@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import TRUTH_FILE, generate_demo_data
+from orchestration.ingest.loader import ingest_landing
 from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT, TIMESTAMP_COLUMNS
-from orchestration.defs.ingest.loader import (
+from orchestration.ingest.contract import RAW_CONTRACT, TIMESTAMP_COLUMNS
+from orchestration.ingest.loader import (
     IngestFailedError,
     file_sha256,
     ingest_landing,

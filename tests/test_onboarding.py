@@ -16,8 +16,8 @@ import yaml
 
 from orchestration.cli import _has_landing_files, main
 from orchestration.defs.automation.sensors import landing_signatures
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import (
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import (
     IngestFailedError,
     discover,
     discover_exports,

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.lib.dbt_manifest import dbt_project, relation_name
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect

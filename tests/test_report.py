@@ -20,10 +20,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE, load_report_data
-from orchestration.defs.report.html import render_report
+from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE
 from orchestration.lib.dbt_manifest import relation_name, relation_parts
 from orchestration.lib.warehouse import WarehouseConnection, connect
+from orchestration.report.data import load_report_data
+from orchestration.report.html import render_report
 from tests.conftest import AS_OF, run_refresh, settings_for
 
 # Slow end-to-end: the second CI tier (`pytest -m acceptance`).

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import generate_demo_data
+from orchestration.ingest.loader import ingest_landing
 from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect

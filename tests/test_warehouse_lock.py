@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import ingest_landing
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import ingest_landing
 from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseLockedError, connect

@@ -28,7 +28,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
 
 # --- Output contract -------------------------------------------------------------------------
 

@@ -248,8 +248,8 @@ def update_manifest(
 ) -> None:
     """Rewritten landing files keep their place in the manifest under their new hash, so the
     next load does not take them for new files."""
-    from orchestration.defs.ingest.contract import MANIFEST_TABLE
-    from orchestration.defs.ingest.loader import export_sha256, file_sha256
+    from orchestration.ingest.contract import MANIFEST_TABLE
+    from orchestration.ingest.loader import export_sha256, file_sha256
 
     manifest = f"{quote_ident(raw_schema)}.{MANIFEST_TABLE}"
     p = conn.placeholder

@@ -9,7 +9,7 @@ import dagster as dg
 
 from orchestration.defs.automation.jobs import refresh_warehouse
 from orchestration.defs.automation.schedules import default_status
-from orchestration.defs.ingest.loader import discover, discover_exports
+from orchestration.ingest.loader import discover, discover_exports
 from orchestration.lib.settings import load_settings
 
 ALERT_WEBHOOK_ENV = "LEADSCORE_ALERT_WEBHOOK_URL"

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import IngestFailedError, ingest_landing
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import IngestFailedError, ingest_landing
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, raw_table_key
 from orchestration.lib.dbt_manifest import crm_source
 from orchestration.lib.settings import load_settings
