@@ -23,6 +23,7 @@ from orchestration.defs.predictive.assets import lead_conversion_model
 from orchestration.defs.privacy.jobs import forget_people
 from orchestration.defs.quality.checks import QUALITY_CHECKS
 from orchestration.defs.report.assets import bi_parquet_export, lead_segment_report
+from orchestration.defs.resources import WarehouseResource
 from orchestration.defs.sync.assets import SYNC_ASSETS
 from orchestration.lib.dbt_manifest import dbt_project
 from orchestration.lib.settings import DBT_EXECUTABLE
@@ -46,5 +47,6 @@ defs = dg.Definitions(
     sensors=[landing_files_sensor, notify_on_run_failure],
     resources={
         "dbt": DbtCliResource(project_dir=dbt_project(), dbt_executable=str(DBT_EXECUTABLE)),
+        "warehouse": WarehouseResource(),
     },
 )

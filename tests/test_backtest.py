@@ -21,6 +21,7 @@ import pytest
 
 from orchestration.cli import main
 from orchestration.defs.backtest.assets import rules_backtest
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import TODAY, ProjectCopy
@@ -135,6 +136,7 @@ def test_doubling_the_demo_weight_reports_a_difference_and_leaves_production_alo
     result = dg.materialize(
         [rules_backtest],
         instance=dg.DagsterInstance.ephemeral(),
+        resources={"warehouse": WarehouseResource()},
         run_config={
             "ops": {
                 "backtest__rules_backtest": {

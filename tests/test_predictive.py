@@ -22,6 +22,7 @@ import pytest
 from orchestration.definitions import defs
 from orchestration.defs.automation.jobs import REFRESH_JOB_NAME
 from orchestration.defs.predictive.assets import lead_conversion_model
+from orchestration.defs.resources import WarehouseResource
 from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.asset_keys import layer_key
 from orchestration.lib.project_copy import copy_project
@@ -77,7 +78,10 @@ def predicted(refreshed_warehouse, tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("LEADSCORE_DATA_DIR", str(root))
         patch.setenv("LEADSCORE_AS_OF_DATE", AS_OF)
         result = dg.materialize(
-            [lead_conversion_model], instance=dg.DagsterInstance.ephemeral(), run_config=INFO_LOGS
+            [lead_conversion_model],
+            instance=dg.DagsterInstance.ephemeral(),
+            resources={"warehouse": WarehouseResource()},
+            run_config=INFO_LOGS,
         )
     assert result.success
     return project, _metadata(result)

@@ -6,11 +6,10 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from orchestration.defs.dbt.assets import dbt_key
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL
 from orchestration.lib.dbt_manifest import relation_name
 from orchestration.lib.files import write_atomically
-from orchestration.lib.settings import load_settings
-from orchestration.lib.warehouse import connect
 from orchestration.report.data import load_report_data
 from orchestration.report.html import render_report
 
@@ -37,11 +36,12 @@ REPORT_FILE = "lead_segment_report.html"
     description="The lead-level segment mart, the segment summary and the account mart as "
     "Parquet files in <data dir>/exports, for BI tools that read files.",
 )
-def bi_parquet_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
-    out_dir = settings.data_dir / "exports"
+def bi_parquet_export(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    out_dir = warehouse.settings.data_dir / "exports"
     rows = {}
-    with connect(settings, read_only=True) as conn:
+    with warehouse.connect(read_only=True) as conn:
         for model in EXPORT_MODELS:
             table = conn.fetch_arrow(f"select * from {relation_name(model)}")
             write_atomically(out_dir / f"{model}.parquet", lambda p, t=table: pq.write_table(t, p))
@@ -66,11 +66,12 @@ def bi_parquet_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult
     "week, conversion rate by score band point-in-time (the calibration marts), segment sizes "
     "and the segment matrix as a heat map.",
 )
-def lead_segment_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = load_settings()
-    with connect(settings, read_only=True) as conn:
+def lead_segment_report(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    with warehouse.connect(read_only=True) as conn:
         data = load_report_data(conn)
-    path = settings.data_dir / "reports" / REPORT_FILE
+    path = warehouse.settings.data_dir / "reports" / REPORT_FILE
     html = render_report(data)
     write_atomically(path, lambda p: p.write_text(html, encoding="utf-8"))
     context.log.info(f"wrote the report to {path}")
