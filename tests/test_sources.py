@@ -18,6 +18,7 @@ from dagster_dbt import dbt_assets
 
 from orchestration.defs.dbt.translator import LeadscoreTranslator
 from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.dbt_manifest import manifest, relation_name
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.warehouse import connect
@@ -427,7 +428,10 @@ def test_fivetran_sources_become_connector_assets(source, tmp_path):
     )
     def fivetran_models(context): ...
 
-    graph = dg.Definitions(assets=[ingest_landing_files, fivetran_models]).resolve_asset_graph()
+    graph = dg.Definitions(
+        assets=[ingest_landing_files, fivetran_models],
+        resources={"warehouse": WarehouseResource()},
+    ).resolve_asset_graph()
     contact = dg.AssetKey([source, "contact"])
     assert not graph.get(contact).is_materializable
     adapter = graph.get(dg.AssetKey(["staging", f"base_{source}__crm_contacts"]))
