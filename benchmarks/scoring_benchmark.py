@@ -226,7 +226,7 @@ def shorten(source: str, landing: str, as_of: str, days: str) -> None:
 
 
 def load(data_dir: str, landing: str) -> None:
-    from orchestration.defs.ingest.loader import ingest_landing
+    from orchestration.ingest.loader import ingest_landing
     from orchestration.lib.settings import load_settings
     from orchestration.lib.warehouse import connect
 

@@ -82,7 +82,7 @@ def _generate(args: argparse.Namespace, out_dir: Path) -> None:
 def _has_landing_files(landing_dir: Path) -> bool:
     """True when the loader would find a file to load, in a raw table folder or an export
     folder (the loader decides what counts)."""
-    from orchestration.defs.ingest.loader import landing_file_count
+    from orchestration.ingest.loader import landing_file_count
 
     return landing_file_count(landing_dir) > 0
 
@@ -117,7 +117,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 def summary_text(settings: Settings) -> str:
     """The warehouse's reconciliation and data-quality counts, read after dbt has finished."""
-    from orchestration.defs.dbt.project import relation_name
+    from orchestration.lib.dbt_manifest import relation_name
     from orchestration.lib.warehouse import connect
 
     with connect(settings, read_only=True) as conn:
@@ -190,7 +190,7 @@ def summary_text(settings: Settings) -> str:
 
 def _warehouse_has_data(settings: Settings) -> bool:
     """Whether the warehouse has loaded anything yet (a row in the ingest manifest)."""
-    from orchestration.defs.ingest.contract import MANIFEST_TABLE
+    from orchestration.ingest.contract import MANIFEST_TABLE
     from orchestration.lib.warehouse import connect, quote_ident
 
     if settings.target == "duckdb" and not settings.duckdb_path.exists():
@@ -211,7 +211,7 @@ def landing_plan(settings: Settings, environ=os.environ) -> str:
     demo data (only into a new, empty warehouse reading landing files), or nothing new
     (`none`). A landing folder that does not exist is an error unless the warehouse is new
     and the folder is the default one."""
-    from orchestration.defs.dbt.project import crm_source
+    from orchestration.lib.dbt_manifest import crm_source
 
     landing = settings.landing_dir
     if _has_landing_files(landing):
@@ -326,7 +326,7 @@ def _predictive_text(result) -> str:
     rule = auc("rule_score_auc")
     if rule == "n/a":
         rule += " (no score snapshot of that date: see docs/calibration.md)"
-    from orchestration.defs.dbt.project import relation_parts
+    from orchestration.lib.dbt_manifest import relation_parts
 
     marts = relation_parts("dim_leads")[0]
     return (

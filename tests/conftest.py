@@ -23,10 +23,11 @@ import pytest
 from filelock import FileLock
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import GenerationResult, generate_demo_data
+from orchestration.ingest.loader import ingest_landing
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seeds import seed_path
-from orchestration.lib.settings import PROJECT_ROOT, Settings, load_settings
+from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect
 
 # The acceptance scale of the foundation issue.
@@ -255,9 +256,7 @@ def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def project(loaded_warehouse: Path, tmp_path: Path) -> ProjectCopy:
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=ignore)
+    copy_project(tmp_path)
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(loaded_warehouse, warehouse)
     return ProjectCopy(tmp_path, warehouse)

@@ -19,10 +19,14 @@ import pytest
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.automation.sensors import landing_files_sensor, notify_on_run_failure
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.defs.resources import WarehouseResource
 from orchestration.demo.generator import generate_demo_data
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import INFO_LOGS, TODAY
+
+# What the definitions give the sensor, for calling it directly.
+RESOURCES = {"warehouse": WarehouseResource()}
 
 
 def test_schedules_and_sensors_are_defined_and_the_definitions_validate():
@@ -52,22 +56,26 @@ def test_landing_sensor_requests_a_run_for_new_files_only(tmp_path, monkeypatch)
     header = ",".join(RAW_CONTRACT["crm_owners"])
 
     with dg.instance_for_test() as instance:
-        empty = landing_files_sensor(dg.build_sensor_context(instance=instance))
+        empty = landing_files_sensor(
+            dg.build_sensor_context(instance=instance, resources=RESOURCES)
+        )
         assert isinstance(empty, dg.SkipReason)
 
         (landing / "crm_owners" / "a.csv").write_text(f"{header}\nO1,Ann,,AE,NA\n")
-        context = dg.build_sensor_context(instance=instance)
+        context = dg.build_sensor_context(instance=instance, resources=RESOURCES)
         first = landing_files_sensor(context)
         assert isinstance(first, dg.RunRequest)
         assert first.tags["leadscore/new_landing_files"] == "1"
 
         again = landing_files_sensor(
-            dg.build_sensor_context(instance=instance, cursor=context.cursor)
+            dg.build_sensor_context(instance=instance, cursor=context.cursor, resources=RESOURCES)
         )
         assert isinstance(again, dg.SkipReason)
 
         (landing / "crm_owners" / "b.csv").write_text(f"{header}\nO2,Bo,,SDR,NA\n")
-        later = dg.build_sensor_context(instance=instance, cursor=context.cursor)
+        later = dg.build_sensor_context(
+            instance=instance, cursor=context.cursor, resources=RESOURCES
+        )
         second = landing_files_sensor(later)
         assert isinstance(second, dg.RunRequest)
         assert second.tags["leadscore/new_landing_files"] == "1"

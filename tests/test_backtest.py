@@ -21,8 +21,9 @@ import pytest
 
 from orchestration.cli import main
 from orchestration.defs.backtest.assets import rules_backtest
+from orchestration.defs.resources import WarehouseResource
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seeds import seed_path
-from orchestration.lib.settings import PROJECT_ROOT
 from tests.conftest import TODAY, ProjectCopy
 
 # Slow end-to-end: the second CI tier (`pytest -m acceptance`).
@@ -45,9 +46,7 @@ def _sha256(path: Path) -> str:
 def production(loaded_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> ProjectCopy:
     """A production data dir: the warehouse built as of today by the real dbt project."""
     root = tmp_path_factory.mktemp("backtest_production")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     shutil.copy(loaded_warehouse, root / "warehouse.duckdb")
     project = ProjectCopy(root, root / "warehouse.duckdb")
     project.build(as_of=TODAY)
@@ -137,6 +136,7 @@ def test_doubling_the_demo_weight_reports_a_difference_and_leaves_production_alo
     result = dg.materialize(
         [rules_backtest],
         instance=dg.DagsterInstance.ephemeral(),
+        resources={"warehouse": WarehouseResource()},
         run_config={
             "ops": {
                 "backtest__rules_backtest": {

@@ -10,15 +10,14 @@ staged deals, with the thresholds and targets read from the seed CSVs."""
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import datetime, timedelta
 
 import pytest
 
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import TRUTH_FILE, generate_demo_data
+from orchestration.ingest.loader import ingest_landing
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seeds import seed_path
-from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, ProjectCopy, settings_for
 
@@ -45,9 +44,7 @@ def _rows(project: ProjectCopy, sql: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("calibration")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     generate_demo_data(
         root / "landing",
         contacts=CONTACTS,
@@ -115,9 +112,7 @@ def test_the_default_evaluation_date_is_the_latest_snapshot_with_a_full_window(c
     [metrics] = marts["fct_calibration_metrics"]
     assert metrics["evaluation_date"] == EVALUATION_DATE
     assert metrics["window_end_date"] == TODAY
-    assert {row["evaluation_date"] for row in marts["fct_calibration_by_band"]} == {
-        EVALUATION_DATE
-    }
+    assert {row["evaluation_date"] for row in marts["fct_calibration_by_band"]} == {EVALUATION_DATE}
 
 
 def test_conversion_rises_with_score_band(calibrated, expected):

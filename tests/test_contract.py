@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.defs.ingest.contract import LINEAGE_COLUMNS, RAW_CONTRACT
+from orchestration.ingest.contract import LINEAGE_COLUMNS, RAW_CONTRACT
 from orchestration.lib.settings import DBT_PROJECT_DIR
 
 TYPE_PREFIX = re.compile(r"^(text|integer|decimal|bigint|boolean|timestamp)\b")

@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
 from orchestration.defs.backtest.assets import BACKTEST_GROUP, BACKTEST_JOB_NAME, SUGGEST_JOB_NAME
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.lib.asset_keys import raw_table_key
 from orchestration.sync.runner import DESTINATIONS
 

@@ -29,6 +29,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seeds import seed_path
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
@@ -40,14 +41,6 @@ pytestmark = pytest.mark.acceptance
 
 SETUP = Path(__file__).parent / "fixtures" / "crm_export_setup"
 AS_OF = SNAPSHOT_DATE.isoformat()
-
-
-def copy_project(root: Path) -> Path:
-    """The project's code, dbt project, seeds and macros, as a user's checkout would be."""
-    ignore = shutil.ignore_patterns("target", "target-spark", "logs", "__pycache__")
-    for folder in ("orchestration", "dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
-    return root
 
 
 def append_rows(seed: Path, added: Path, keep=lambda row: True) -> None:
@@ -150,7 +143,7 @@ def scored(settings) -> tuple[dict[str, tuple], dict[str, dict[str, float]]]:
 
 @pytest.fixture(scope="module")
 def onboarded(tmp_path_factory: pytest.TempPathFactory):
-    root = copy_project(tmp_path_factory.mktemp("user_checkout"))
+    root = copy_project(tmp_path_factory.mktemp("user_checkout"), with_code=True)
     edit_seeds(root / "seeds")
     export_dir = tmp_path_factory.mktemp("downloads")
     csv_path = write_lead_export(export_dir / "Leads.csv")

@@ -12,7 +12,6 @@ hours, so the test stamps every row as synced an hour ago, and then lets one tab
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.project_copy import copy_project
 from tests.fivetran_fixtures import FIVETRAN_TABLES, load_duckdb
 from tests.test_sources import AS_OF, SCHEMAS
 
@@ -34,9 +33,7 @@ WATCHED = {"hubspot": "contact", "salesforce": "contact"}
 
 def project_for(source: str, root: Path) -> Path:
     """A copy of the project whose dbt_project.yml reads the source, as a customer sets it."""
-    ignore = shutil.ignore_patterns("target", "target-spark", "logs", "__pycache__")
-    for folder in ("orchestration", "dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root, with_code=True)
     config = root / "dbt_project" / "dbt_project.yml"
     text = config.read_text()
     assert "  crm_source: generic\n" in text

@@ -222,7 +222,7 @@ def test_parquet_columns_are_strings_and_keep_dirty_values(tmp_path: Path) -> No
 
 
 def test_contract_matches_the_ingest_contract() -> None:
-    from orchestration.defs.ingest.contract import RAW_CONTRACT
+    from orchestration.ingest.contract import RAW_CONTRACT
 
     assert {table: list(cols) for table, cols in RAW_CONTRACT.items()} == EXPECTED_COLUMNS
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import generate_demo_data
-from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.ingest.loader import ingest_landing
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, ProjectCopy, settings_for
 from tests.rule_kinds import NEW_BEHAVIOUR_RULES, NEW_FIT_RULES, add_rules
@@ -216,9 +216,7 @@ def incremental(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectCopy, 
         generated, contacts=1_000, events=30_000, seed=23, as_of=TODAY, progress=False
     )
     as_of_dates = write_batches(generated, batches)
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(root / "data"))
     project = ProjectCopy(root, settings.duckdb_path)
     add_rules(project.seeds)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -16,13 +15,14 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT, TIMESTAMP_COLUMNS
-from orchestration.defs.ingest.loader import (
+from orchestration.ingest.contract import RAW_CONTRACT, TIMESTAMP_COLUMNS
+from orchestration.ingest.loader import (
     IngestFailedError,
     file_sha256,
     ingest_landing,
     landing_file_count,
 )
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import WarehouseConnection, connect
 from tests.conftest import settings_for
@@ -418,9 +418,7 @@ def test_an_offset_timestamp_is_staged_not_quarantined(tmp_path: Path):
         "crm_companies/companies.csv",
         f"{COMPANIES_HEADER}\nK1,Acme,acme.example,,,,,2026-11-20T10:00:00+05:30,\n",
     )
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder, ignore=ignore)
+    copy_project(tmp_path)
     settings = settings_for(LEADSCORE_TARGET="duckdb", LEADSCORE_DATA_DIR=str(tmp_path))
     with connect(settings) as conn:
         ingest_landing(conn, landing, "raw", log=quiet)

@@ -14,8 +14,8 @@ import duckdb
 import pytest
 
 from orchestration.cli import LandingError, landing_plan
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import generate_demo_data
+from orchestration.ingest.loader import ingest_landing
 from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.lib.warehouse import connect
 from tests.conftest import TODAY, settings_for

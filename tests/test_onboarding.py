@@ -16,13 +16,14 @@ import yaml
 
 from orchestration.cli import _has_landing_files, main
 from orchestration.defs.automation.sensors import landing_signatures
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import (
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import (
     IngestFailedError,
     discover,
     discover_exports,
     ingest_landing,
 )
+from orchestration.lib.settings import load_settings
 from orchestration.lib.warehouse import WarehouseConnection
 from orchestration.onboarding.inspect import profile_file
 from orchestration.onboarding.mapping import MappingError, load_mapping, parse_mapping
@@ -559,7 +560,7 @@ def test_export_folders_are_found_and_their_files_are_not_ignored(
     assert sorted(ignored) == ["acme/notes.txt", "crm_owners/mapping.yml", "other/leads.csv"]
 
     monkeypatch.setenv("LEADSCORE_LANDING_DIR", str(landing))
-    signatures = landing_signatures()
+    signatures = landing_signatures(load_settings().landing_dir)
     real = landing.resolve()  # settings resolve the landing folder
     assert {signature.split("|")[0] for signature in signatures} == {
         str(real / "acme" / "mapping.yml"),

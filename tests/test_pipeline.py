@@ -15,8 +15,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.defs.dbt.project import dbt_project, relation_name
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.lib.dbt_manifest import dbt_project, relation_name
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect
 from tests.conftest import AS_OF, run_refresh, settings_for
@@ -60,7 +60,7 @@ def lead_scores(settings: Settings) -> dict[str, tuple]:
 
 
 def model_row_counts(settings: Settings) -> dict[str, int]:
-    manifest = json.loads(dbt_project.manifest_path.read_text())
+    manifest = json.loads(dbt_project().manifest_path.read_text())
     models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]
     with connect(settings, read_only=True) as conn:
         return {

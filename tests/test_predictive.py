@@ -21,10 +21,11 @@ import pytest
 from orchestration.definitions import defs
 from orchestration.defs.automation.jobs import REFRESH_JOB_NAME
 from orchestration.defs.predictive.assets import lead_conversion_model
+from orchestration.defs.resources import WarehouseResource
 from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.asset_keys import layer_key
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seeds import seed_path
-from orchestration.lib.settings import PROJECT_ROOT
 from orchestration.predictive.model import (
     PredictiveConfigError,
     PredictiveSettings,
@@ -54,9 +55,7 @@ def predicted(refreshed_warehouse, tmp_path_factory: pytest.TempPathFactory):
     materialization of the predictive asset on it."""
     settings = refreshed_warehouse
     root = tmp_path_factory.mktemp("predictive")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     shutil.copy(settings.duckdb_path, root / "warehouse.duckdb")
     project = ProjectCopy(root, root / "warehouse.duckdb")
     # Staging does not depend on the as-of date: only the scoring layer is rebuilt for E.
@@ -78,7 +77,10 @@ def predicted(refreshed_warehouse, tmp_path_factory: pytest.TempPathFactory):
         patch.setenv("LEADSCORE_DATA_DIR", str(root))
         patch.setenv("LEADSCORE_AS_OF_DATE", AS_OF)
         result = dg.materialize(
-            [lead_conversion_model], instance=dg.DagsterInstance.ephemeral(), run_config=INFO_LOGS
+            [lead_conversion_model],
+            instance=dg.DagsterInstance.ephemeral(),
+            resources={"warehouse": WarehouseResource()},
+            run_config=INFO_LOGS,
         )
     assert result.success
     return project, _metadata(result)
@@ -225,13 +227,12 @@ def test_large_warehouses_train_on_a_stable_sample_and_score_in_slices(
 ):
     """The 20k warehouse with the cap lowered to 5,000 examples: a stable sample trains the
     model, every lead is still scored, and scoring in slices gives the same scores."""
-    from orchestration.defs.dbt.project import relation_name, relation_parts
+    from orchestration.lib.dbt_manifest import relation_name, relation_parts
     from orchestration.predictive import model
     from tests.conftest import settings_for
 
     source, _ = predicted
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(source.root / folder, tmp_path / folder)
+    copy_project(tmp_path, source=source.root)
     shutil.copy(source.duckdb_path, tmp_path / "warehouse.duckdb")
     project = ProjectCopy(tmp_path, tmp_path / "warehouse.duckdb")
 

@@ -28,6 +28,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seeds import seed_path
 from orchestration.predictive import attributes as attribute_rules
 from orchestration.predictive.attributes import (
@@ -56,7 +57,7 @@ from tests.fixtures.crm_export import (
     SNAPSHOT_DATE,
     write_lead_export,
 )
-from tests.test_export_onboarding import SETUP, copy_project, edit_seeds, leadscore
+from tests.test_export_onboarding import SETUP, edit_seeds, leadscore
 
 # Slow end-to-end: the second CI tier (`pytest -m acceptance`).
 pytestmark = pytest.mark.acceptance
@@ -110,7 +111,7 @@ def null_auc_sd(positives: int, negatives: int) -> float:
 def export_run(tmp_path_factory: pytest.TempPathFactory):
     """The export of tests/fixtures/crm_export.py with its reviewed mapping and the analyst's
     seed edits, `Lead Quality` listed as a leaky column, run as of the export date."""
-    root = copy_project(tmp_path_factory.mktemp("export_checkout"))
+    root = copy_project(tmp_path_factory.mktemp("export_checkout"), with_code=True)
     edit_seeds(root / "seeds")
     set_predictive(root / "seeds", exclude_columns=" | ".join(LEAKY_COLUMNS))
     data_dir = tmp_path_factory.mktemp("export_data")
@@ -263,7 +264,7 @@ def funnel_run(tmp_path_factory: pytest.TempPathFactory):
     the middle of its year: before this change it could not train there (the six dates 30
     days apart, a 90-day window before E, saw 7 of the wins)."""
     base = tmp_path_factory.mktemp("funnel")
-    root = copy_project(base / "checkout")
+    root = copy_project(base / "checkout", with_code=True)
     data_dir = base / "data"
     paths = funnel_export.install_funnel_export(data_dir / "landing")
     completed = leadscore(
@@ -324,9 +325,7 @@ def test_leads_sampled_at_creation_have_point_in_time_outcomes(funnel_run, tmp_p
     as of mid-year, so the run above added them already.)"""
     _, data_dir, leads = funnel_run
     root = tmp_path / "project"
-    ignore = shutil.ignore_patterns("target", "logs")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(data_dir.parent / "checkout" / folder, root / folder, ignore=ignore)
+    copy_project(root, source=data_dir.parent / "checkout")
     project = ProjectCopy(root, tmp_path / "warehouse.duckdb")
     shutil.copy(data_dir / "warehouse.duckdb", project.duckdb_path)
     [(before,)] = project.query(

@@ -9,7 +9,7 @@ import dagster as dg
 import psycopg
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.lib.asset_keys import raw_table_key
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
 

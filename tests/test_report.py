@@ -20,10 +20,11 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from orchestration.defs.dbt.project import relation_name, relation_parts
-from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE, load_report_data
-from orchestration.defs.report.html import render_report
+from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE
+from orchestration.lib.dbt_manifest import relation_name, relation_parts
 from orchestration.lib.warehouse import WarehouseConnection, connect
+from orchestration.report.data import load_report_data
+from orchestration.report.html import render_report
 from tests.conftest import AS_OF, run_refresh, settings_for
 
 # Slow end-to-end: the second CI tier (`pytest -m acceptance`).
@@ -367,8 +368,7 @@ def test_conversion_chart_is_the_calibration_mart_not_todays_scores_against_won_
     mart = {
         label: (leads, won, f"{won / leads:.1%}")
         for label, leads, won in conn.fetchall(
-            "select score_band, leads, conversions "
-            f"from {relation_name('fct_calibration_by_band')}"
+            f"select score_band, leads, conversions from {relation_name('fct_calibration_by_band')}"
         )
     }
     bars = {

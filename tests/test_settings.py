@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from orchestration.definitions import REFRESH_JOB_NAME, defs
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.lib.asset_keys import raw_table_key
 from orchestration.lib.settings import PROJECT_ROOT, SettingsError, load_settings
 from orchestration.lib.warehouse import connect

@@ -16,8 +16,10 @@ import dagster as dg
 import pytest
 from dagster_dbt import dbt_assets
 
-from orchestration.defs.dbt.project import LeadscoreTranslator, _manifest, relation_name
+from orchestration.defs.dbt.translator import LeadscoreTranslator
 from orchestration.defs.ingest.assets import ingest_landing_files
+from orchestration.defs.resources import WarehouseResource
+from orchestration.lib.dbt_manifest import manifest, relation_name
 from orchestration.lib.settings import DBT_PROJECT_DIR, Settings
 from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
@@ -383,16 +385,16 @@ def test_a_customer_with_only_the_people_table_still_builds(source, tmp_path, re
 
 def test_generic_mode_has_no_fivetran_sources_or_adapters():
     """The project's manifest (the default crm_source) is the generic graph, unchanged."""
-    manifest = _manifest()
-    assert {s["source_name"] for s in manifest["sources"].values()} == {"crm", "marketing"}
+    parsed = manifest()
+    assert {s["source_name"] for s in parsed["sources"].values()} == {"crm", "marketing"}
     adapters = [
         name
-        for name, node in manifest["nodes"].items()
+        for name, node in parsed["nodes"].items()
         if node["fqn"][1:3] in (["staging", "hubspot"], ["staging", "salesforce"])
     ]
     assert adapters == []
     # (The sync payloads for HubSpot and Salesforce are destinations, not sources.)
-    assert "model.leadscore.sync_hubspot__contacts" in manifest["nodes"]
+    assert "model.leadscore.sync_hubspot__contacts" in parsed["nodes"]
 
 
 @pytest.mark.parametrize("source", ["hubspot", "salesforce"])
@@ -426,7 +428,10 @@ def test_fivetran_sources_become_connector_assets(source, tmp_path):
     )
     def fivetran_models(context): ...
 
-    graph = dg.Definitions(assets=[ingest_landing_files, fivetran_models]).resolve_asset_graph()
+    graph = dg.Definitions(
+        assets=[ingest_landing_files, fivetran_models],
+        resources={"warehouse": WarehouseResource()},
+    ).resolve_asset_graph()
     contact = dg.AssetKey([source, "contact"])
     assert not graph.get(contact).is_materializable
     adapter = graph.get(dg.AssetKey(["staging", f"base_{source}__crm_contacts"]))

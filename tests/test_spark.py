@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date
@@ -20,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.defs.ingest.loader import ingest_landing
 from orchestration.demo.generator import generate_demo_data
+from orchestration.ingest.loader import ingest_landing
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.lib.warehouse import connect
 from tests.conftest import settings_for
@@ -125,9 +125,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Settings]:
     generate_demo_data(landing, contacts=600, events=12_000, seed=5, as_of=AS_OF, progress=False)
     add_extra_columns(landing)
     project = root / "project"
-    ignore = shutil.ignore_patterns("target", "target-spark", "logs")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, project / folder, ignore=ignore)
+    copy_project(project)
     add_rules(project / "seeds")
     built: dict[str, Settings] = {}
     for target in ("duckdb", "spark"):

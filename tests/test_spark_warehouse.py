@@ -25,9 +25,9 @@ import pytest
 import yaml
 
 from orchestration.backtest.engine import _scratch_warehouse
-from orchestration.defs.ingest import loader
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import IngestFailedError, ingest_landing
+from orchestration.ingest import loader
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import IngestFailedError, ingest_landing
 from orchestration.lib import warehouse as warehouse_module
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from orchestration.defs.sync.assets import sync_asset_key
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.settings import PROJECT_ROOT, Settings
 from orchestration.sync.engine import DestinationError, RateLimiter, RetryPolicy
 from orchestration.sync.runner import DESTINATIONS, run_sync
@@ -40,9 +41,7 @@ SYNC_KEYS = {sync_asset_key(name) for name in DESTINATIONS}
 def built(tmp_path_factory: pytest.TempPathFactory, loaded_warehouse: Path) -> Path:
     """One dbt build of 1,000 generated leads; each test works on its own copy of the file."""
     root = tmp_path_factory.mktemp("sync_build")
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     shutil.copy(loaded_warehouse, root / "warehouse.duckdb")
     ProjectCopy(root, root / "warehouse.duckdb").build()
     return root / "warehouse.duckdb"

@@ -6,7 +6,6 @@ connection; it lets go when the test tells it to."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -17,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import ingest_landing
-from orchestration.lib.settings import PROJECT_ROOT, Settings
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import ingest_landing
+from orchestration.lib.project_copy import copy_project
+from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseLockedError, connect
 from tests.conftest import settings_for
 
@@ -123,9 +123,7 @@ def test_a_dbt_run_waits_for_the_lock_too(warehouse_settings: Settings, tmp_path
     long as LEADSCORE_LOCK_TIMEOUT_SECONDS says. dbt takes a few seconds to start; the holder
     lets go well after that, so dbt's first try meets the lock."""
     root = tmp_path / "project"
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     holding = Holder(warehouse_settings.duckdb_path)
     timer = holding.release_after(15.0)
     started = time.monotonic()

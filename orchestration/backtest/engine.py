@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -31,9 +30,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.lib.project_copy import copy_project
 from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
 from orchestration.lib.seeds import SEEDS_DIR, seed_path, seed_paths
-from orchestration.lib.settings import PROJECT_ROOT, Settings
+from orchestration.lib.settings import DBT_EXECUTABLE, Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
 SCORED_MODEL = "fct_lead_score_history"
@@ -243,9 +243,7 @@ def rule_files(rules_dir: Path) -> dict[str, Path]:
 
 
 def _project_copy(root: Path, overlay: dict[str, Path]) -> Path:
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages")
-    for folder in ("dbt_project", "seeds", "macros"):
-        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=ignore)
+    copy_project(root)
     for name, path in overlay.items():
         shutil.copyfile(path, seed_path(name, root / "seeds"))
     return root / "dbt_project"
@@ -313,7 +311,7 @@ def _dbt(
     project_dir: Path, env: dict[str, str], args: Sequence[str], log: Callable[[str], None]
 ) -> None:
     command = [
-        str(Path(sys.executable).parent / "dbt"),
+        str(DBT_EXECUTABLE),
         *args,
         # a test runs only when every model it reads was rebuilt here (singular tests that
         # read production-only marts such as dim_leads would compare two different dates)

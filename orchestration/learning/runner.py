@@ -23,6 +23,7 @@ from orchestration.learning.suggest import (
     roc_auc,
     write_rules_folder,
 )
+from orchestration.lib.dbt_manifest import manifest, relation_name
 from orchestration.lib.seeds import SEEDS_DIR, seed_path
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import connect, quote_ident
@@ -144,9 +145,7 @@ def _auc(value: float | None) -> str:
 def raw_relation_for(settings: Settings) -> Callable[[str], str]:
     """The relation a raw contract table is read from: the landing files' raw table, or the
     adapter model when the dbt project reads a Fivetran source (var crm_source)."""
-    from orchestration.defs.dbt.project import _manifest, relation_name
-
-    nodes = _manifest()["nodes"]
+    nodes = manifest()["nodes"]
 
     def relation(table: str) -> str:
         for source in ("hubspot", "salesforce"):
@@ -187,8 +186,6 @@ def suggest_rules(
     `window_days` days after it, write the folder and (by default) backtest it. `learning`
     replaces the settings of seeds/scoring/rule_learning_settings.csv; `baseline_dir` the
     rules the suggestion is compared with (default: the project's seeds)."""
-    from orchestration.defs.dbt.project import relation_name
-
     window = DEFAULT_WINDOW_DAYS if window_days is None else window_days
     if window < 0:
         raise RuleLearningError(f"window days must be 0 (a snapshot) or more, got {window}")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,6 +29,9 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# The dbt installed next to this interpreter: every dbt run of the project uses it, also from
+# an environment that was never activated (whatever `dbt` is first on PATH).
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
 TARGETS = ("duckdb", "postgres", "spark")
 SYNC_FILE_FORMATS = ("parquet", "csv")
 SPARK_FILE_FORMATS = ("parquet", "delta", "iceberg", "hudi", "orc")

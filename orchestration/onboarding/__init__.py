@@ -2,5 +2,5 @@
 
 ``mapping`` reads and validates ``mapping.yml``; ``transform`` applies it to one file and
 yields all-text batches per raw table; ``inspect`` profiles a file and drafts a mapping. No
-Dagster here: the loader (``orchestration.defs.ingest.loader``) and the CLI call these.
+Dagster here: the loader (``orchestration.ingest.loader``) and the CLI call these.
 """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT, normalise_column_name
+from orchestration.ingest.contract import RAW_CONTRACT, normalise_column_name
 from orchestration.onboarding.mapping import (
     DEFAULT_FALSE,
     DEFAULT_MISSING,

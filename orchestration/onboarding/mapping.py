@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.defs.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.onboarding.values import NAMED_DATE_FORMATS, is_valid_date_format
 
 MAPPING_FILE_NAME = "mapping.yml"

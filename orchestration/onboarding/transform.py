@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from orchestration.defs.ingest.contract import (
+from orchestration.ingest.contract import (
     LINEAGE_COLUMNS,
     RAW_CONTRACT,
     normalise_column_name,

@@ -40,6 +40,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from orchestration.lib.dbt_manifest import crm_source, manifest, relation_name
 from orchestration.lib.settings import Settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
 
@@ -247,8 +248,8 @@ def update_manifest(
 ) -> None:
     """Rewritten landing files keep their place in the manifest under their new hash, so the
     next load does not take them for new files."""
-    from orchestration.defs.ingest.contract import MANIFEST_TABLE
-    from orchestration.defs.ingest.loader import export_sha256, file_sha256
+    from orchestration.ingest.contract import MANIFEST_TABLE
+    from orchestration.ingest.loader import export_sha256, file_sha256
 
     manifest = f"{quote_ident(raw_schema)}.{MANIFEST_TABLE}"
     p = conn.placeholder
@@ -434,13 +435,11 @@ def forget_in_project(
 ) -> ErasureReport:
     """`forget()` with the dbt project's relations: the identity map, and the connector's
     schemas left alone in the Fivetran modes (their data is the CRM's)."""
-    from orchestration.defs.dbt.project import _manifest, crm_source, relation_name
-
     skip = set()
     if crm_source() != "generic":
         skip = {
             node["schema"]
-            for node in _manifest()["sources"].values()
+            for node in manifest()["sources"].values()
             if node["source_name"] == crm_source()
         }
     return forget(

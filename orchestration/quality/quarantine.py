@@ -12,6 +12,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from orchestration.lib.dbt_manifest import relation_name
+from orchestration.lib.warehouse import WarehouseConnection
+
 # Timestamp columns of each raw table: the ones `invalid_timestamp` can come from.
 TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "crm_companies": ("created_at", "updated_at"),
@@ -137,3 +140,47 @@ def over_limit_message(share: LoadShare, cause: str | None) -> str:
         "in seeds/quality/data_quality_thresholds.csv)."
     )
     return f"{message} Likely cause: {cause}." if cause else message
+
+
+QUARANTINE_MODELS = {
+    "crm_companies": "quarantine_crm__companies",
+    "crm_contacts": "quarantine_crm__contacts",
+    "crm_deals": "quarantine_crm__deals",
+    "crm_owners": "quarantine_crm__owners",
+    "marketing_events": "quarantine_marketing__events",
+}
+SAMPLE_ROWS = 200
+
+
+def load_shares(conn: WarehouseConnection) -> list[LoadShare]:
+    rows = conn.fetchall(
+        "select raw_table, loaded_rows, quarantined_rows, top_reason, top_reason_rows, "
+        "quarantined_share, max_quarantined_share, is_whole_table "
+        f"from {relation_name('audit_quarantine_share')} order by raw_table"
+    )
+    return [
+        LoadShare(table, int(loaded), int(quarantined), reason, int(top), float(share),
+                  float(limit), bool(whole))
+        for table, loaded, quarantined, reason, top, share, limit, whole in rows
+    ]  # fmt: skip
+
+
+def quarantine_samples(conn: WarehouseConnection, share: LoadShare) -> dict[str, list]:
+    """Values of the columns a diagnosis reads (timestamps, event types), from the load's
+    rows quarantined for its top reason."""
+    columns = [*TIMESTAMP_COLUMNS[share.raw_table]]
+    if share.raw_table == "marketing_events":
+        columns.append("event_type")
+    if not columns:
+        return {}
+    relation = relation_name(QUARANTINE_MODELS[share.raw_table])
+    latest = (
+        "" if share.whole_table else f" and _loaded_at = (select max(_loaded_at) from {relation})"
+    )
+    p = conn.placeholder
+    rows = conn.fetchall(
+        f"select {', '.join(columns)} from {relation} where quarantine_reason = {p}{latest} "
+        f"limit {SAMPLE_ROWS}",
+        [share.top_reason],
+    )
+    return {column: [row[i] for row in rows] for i, column in enumerate(columns)}

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import pyarrow as pa
 
+from orchestration.lib.dbt_manifest import relation_name
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.sync.destinations import HubSpotDestination, NotConfiguredError
 from orchestration.sync.engine import (
@@ -166,7 +167,6 @@ def _with_retries(call: Callable[[], T], policy: RetryPolicy, sleep: Callable[[f
 
 def _payload(settings: Settings) -> tuple[Any, pa.Schema, str]:
     """The hubspot row of the seed and the payload model's columns (read-only)."""
-    from orchestration.defs.dbt.project import relation_name
     from orchestration.lib.warehouse import connect
     from orchestration.sync.runner import DESTINATIONS, _destination_config
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from orchestration.lib.dbt_manifest import model_meta, relation_name, relation_parts
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import (
     WarehouseConnection,
@@ -202,8 +203,6 @@ def run_sync(
     spec = DESTINATIONS[name]
     settings = settings or load_settings()
     env = os.environ if env is None else env
-    from orchestration.defs.dbt.project import model_meta, relation_name, relation_parts
-
     log = log or logging.getLogger("leadscore.sync")
     schema, payload_table = relation_parts(spec.payload_model)
     unhashed = tuple((model_meta(spec.payload_model).get("sync") or {}).get("unhashed", ()))
@@ -279,8 +278,6 @@ def erase_from_destinations(
 
 
 def _destination_config(conn: WarehouseConnection, name: str) -> DestinationConfig:
-    from orchestration.defs.dbt.project import relation_name
-
     rows = conn.fetch_dicts(
         f"select * from {relation_name('sync_destinations')} "
         f"where destination = {conn.placeholder}",

@@ -4,22 +4,22 @@ import hashlib
 import json
 import os
 import urllib.request
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.defs.automation.jobs import refresh_warehouse
 from orchestration.defs.automation.schedules import default_status
-from orchestration.defs.ingest.loader import discover, discover_exports
-from orchestration.lib.settings import load_settings
+from orchestration.defs.resources import WarehouseResource
+from orchestration.ingest.loader import discover, discover_exports
 
 ALERT_WEBHOOK_ENV = "LEADSCORE_ALERT_WEBHOOK_URL"
 
 
-def landing_signatures() -> set[str]:
+def landing_signatures(landing_dir: Path) -> set[str]:
     """path|size|mtime of every landing file of a raw table and of every export folder's
     files and mapping.yml (an edited mapping loads its files again). Only the file system is
     read: the warehouse may be busy with a run, and DuckDB allows a single writer."""
-    landing_dir = load_settings().landing_dir
     files, _ = discover(landing_dir)
     paths = [path for table_files in files.values() for path in table_files]
     for export in discover_exports(landing_dir).values():
@@ -41,8 +41,8 @@ def landing_signatures() -> set[str]:
     default_status=dg.DefaultSensorStatus(default_status().value),
     description="Starts refresh_warehouse when new or changed files land in the landing folder.",
 )
-def landing_files_sensor(context: dg.SensorEvaluationContext):
-    current = landing_signatures()
+def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    current = landing_signatures(warehouse.settings.landing_dir)
     seen = set(json.loads(context.cursor)) if context.cursor else set()
     arrived = sorted(current - seen)
     if not arrived:

@@ -7,9 +7,9 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.backtest.engine import run_backtest, write_report
+from orchestration.defs.resources import WarehouseResource
 from orchestration.learning.runner import suggest_rules
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, layer_key
-from orchestration.lib.settings import load_settings
 
 BACKTEST_GROUP = "backtest"
 BACKTEST_JOB_NAME = "backtest_rules"
@@ -48,9 +48,9 @@ class BacktestConfig(dg.Config):
     "stage. Production marts and sync destinations are not touched.",
 )
 def rules_backtest(
-    context: dg.AssetExecutionContext, config: BacktestConfig
+    context: dg.AssetExecutionContext, config: BacktestConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    settings = load_settings()
+    settings = warehouse.settings
     report = run_backtest(
         settings,
         rules_dir=Path(config.rules_dir),
@@ -119,9 +119,11 @@ class SuggestConfig(dg.Config):
     "suggested_rules with where each point came from, then backtested against the current "
     "rules. Nothing reaches the seeds until an analyst copies the CSVs.",
 )
-def suggested_rules(context: dg.AssetExecutionContext, config: SuggestConfig):
+def suggested_rules(
+    context: dg.AssetExecutionContext, config: SuggestConfig, warehouse: WarehouseResource
+):
     run = suggest_rules(
-        load_settings(),
+        warehouse.settings,
         as_of=config.as_of(),
         window_days=config.window_days,
         backtest=config.backtest,

@@ -10,12 +10,12 @@ from datetime import date
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
-from orchestration.defs.dbt.project import LeadscoreTranslator, dbt_project
+from orchestration.defs.dbt.translator import LeadscoreTranslator
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
 from orchestration.lib.dbt_failures import failure_details
+from orchestration.lib.dbt_manifest import dbt_project
 from orchestration.lib.seed_patterns import SeedPatternError, check_seed_patterns
-from orchestration.lib.settings import load_settings
-from orchestration.lib.warehouse import connect
 
 
 @contextmanager
@@ -58,17 +58,20 @@ class ScoringConfig(dg.Config):
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
+    manifest=dbt_project().manifest_path,
+    project=dbt_project(),
     dagster_dbt_translator=LeadscoreTranslator(),
     pool=WAREHOUSE_POOL,
 )
 def leadscore_dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: ScoringConfig
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    config: ScoringConfig,
 ):
     # dbt inherits this environment: it must resolve to the same warehouse (target, absolute
     # DuckDB path, raw schema) as the Python assets.
-    settings = load_settings()
+    settings = warehouse.settings
     try:  # before dbt touches a table: a bad pattern would fail the build halfway
         check_seed_patterns(settings)
     except SeedPatternError as error:
@@ -79,7 +82,7 @@ def leadscore_dbt_models(
     if not invocation.is_successful():
         # dbt says which tests failed, not which rows: read the first ones back.
         def fetch(sql: str) -> tuple[list[str], list[tuple]]:
-            with connect(settings, read_only=True) as conn:
+            with warehouse.connect(read_only=True) as conn:
                 table = conn.fetch_arrow(sql)
             return table.column_names, [tuple(row.values()) for row in table.to_pylist()]
 

@@ -2,12 +2,11 @@
 
 import dagster as dg
 
-from orchestration.defs.dbt.project import crm_source
-from orchestration.defs.ingest.contract import RAW_CONTRACT
-from orchestration.defs.ingest.loader import IngestFailedError, ingest_landing
+from orchestration.defs.resources import WarehouseResource
+from orchestration.ingest.contract import RAW_CONTRACT
+from orchestration.ingest.loader import IngestFailedError, ingest_landing
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, raw_table_key
-from orchestration.lib.settings import load_settings
-from orchestration.lib.warehouse import connect
+from orchestration.lib.dbt_manifest import crm_source
 
 RAW_DESCRIPTIONS = {
     "crm_companies": "Companies from the CRM, as received (text), one row per landing-file row.",
@@ -34,14 +33,14 @@ RAW_DESCRIPTIONS = {
     can_subset=True,
     pool=WAREHOUSE_POOL,
 )
-def ingest_landing_files(context: dg.AssetExecutionContext):
+def ingest_landing_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Load new CSV / Parquet files from the landing folder; files already loaded are skipped.
 
     Every good file is loaded (each in its own transaction); if any file is malformed the
     step fails afterwards, naming each bad file and its problem, so dbt does not run on a
     half-delivered batch.
     """
-    settings = load_settings()
+    settings = warehouse.settings
     if not settings.landing_dir.exists() and crm_source() == "generic":
         # A mistyped folder must not pass for "nothing new" (an empty folder is that).
         raise dg.Failure(
@@ -52,7 +51,7 @@ def ingest_landing_files(context: dg.AssetExecutionContext):
     context.log.info(
         f"loading landing files from {settings.landing_dir} into {settings.describe_warehouse()}"
     )
-    with connect(settings) as conn:
+    with warehouse.connect() as conn:
         report = ingest_landing(
             conn,
             settings.landing_dir,

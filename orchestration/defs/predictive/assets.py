@@ -6,9 +6,9 @@ refresh: it says why and the run goes on."""
 import dagster as dg
 
 from orchestration.defs.dbt.assets import dbt_key
-from orchestration.defs.dbt.project import relation_name, relation_parts
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.asset_keys import DEFAULT_OWNERS, WAREHOUSE_POOL, layer_key
-from orchestration.lib.settings import load_settings
+from orchestration.lib.dbt_manifest import relation_name, relation_parts
 from orchestration.predictive.model import ModelResult, run_model
 
 PREDICTIVE_GROUP = "predictive"
@@ -99,9 +99,11 @@ def model_metadata(result: ModelResult) -> dict[str, dg.MetadataValue]:
     "predictive_model_calibration). Below the configured number of training conversions it "
     "does not train and says why.",
 )
-def lead_conversion_model(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+def lead_conversion_model(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     result = run_model(
-        load_settings(),
+        warehouse.settings,
         relation=relation_name,
         output_schema=relation_parts("dim_leads")[0],
         log=context.log.info,

@@ -3,8 +3,8 @@ run config. It writes to the warehouse, so it takes the warehouse pool like ever
 
 import dagster as dg
 
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
-from orchestration.lib.settings import load_settings
 from orchestration.privacy.erasure import forget_in_project
 
 FORGET_JOB_NAME = "forget_people"
@@ -19,9 +19,11 @@ class ForgetConfig(dg.Config):
 
 
 @dg.op(pool=WAREHOUSE_POOL, description="Erase people from the warehouse, files and destinations.")
-def forget(context: dg.OpExecutionContext, config: ForgetConfig) -> dict:
+def forget(
+    context: dg.OpExecutionContext, config: ForgetConfig, warehouse: WarehouseResource
+) -> dict:
     report = forget_in_project(
-        load_settings(),
+        warehouse.settings,
         emails=config.emails,
         contact_ids=config.contact_ids,
         log=context.log.info,

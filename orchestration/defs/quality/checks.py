@@ -18,15 +18,15 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from orchestration.defs.dbt.assets import dbt_key
-from orchestration.defs.dbt.project import crm_source, relation_name
+from orchestration.defs.resources import WarehouseResource
 from orchestration.lib.asset_keys import WAREHOUSE_POOL
-from orchestration.lib.settings import load_settings
-from orchestration.lib.warehouse import WarehouseConnection, connect
+from orchestration.lib.dbt_manifest import crm_source, relation_name
+from orchestration.lib.warehouse import WarehouseConnection
 from orchestration.quality.quarantine import (
-    TIMESTAMP_COLUMNS,
-    LoadShare,
     likely_cause,
+    load_shares,
     over_limit_message,
+    quarantine_samples,
 )
 
 
@@ -41,8 +41,8 @@ def thresholds(conn: WarehouseConnection) -> dict[str, float]:
     name="events_are_fresh",
     description="Warns when the newest loaded event is older than max_event_age_hours.",
 )
-def events_are_fresh() -> dg.AssetCheckResult:
-    with connect(load_settings(), read_only=True) as conn:
+def events_are_fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as conn:
         limit = thresholds(conn)["max_event_age_hours"]
         events = relation_name("stg_marketing__events")
         newest_load, newest_event = conn.fetchall(
@@ -73,7 +73,7 @@ GATED_MART = "dim_lead_segments"
     description="Blocks when the latest load grew the usable events by more than "
     "max_event_volume_growth (a batch that doubles every event), compared with before it.",
 )
-def event_volume_is_normal() -> dg.AssetCheckResult:
+def event_volume_is_normal(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     if crm_source() != "generic":
         # A connector stamps each row with its own sync time: there are no loads to compare
         # (and Fivetran deduplicates re-synced rows by id itself).
@@ -83,7 +83,7 @@ def event_volume_is_normal() -> dg.AssetCheckResult:
             metadata={"crm_source": crm_source()},
         )
     events = relation_name("stg_marketing__events")
-    with connect(load_settings(), read_only=True) as conn:
+    with warehouse.connect(read_only=True) as conn:
         limit = thresholds(conn)["max_event_volume_growth"]
         total, before = conn.fetchall(
             "select count(*), "
@@ -111,10 +111,10 @@ def event_volume_is_normal() -> dg.AssetCheckResult:
     description="Blocks when the share of leads in the top stage (SQL) moved more than "
     "max_sql_share_change_points since the previous snapshot.",
 )
-def sql_share_is_stable() -> dg.AssetCheckResult:
+def sql_share_is_stable(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     history = relation_name("fct_lead_score_history")
     bands = relation_name("stg_scoring__score_bands")
-    with connect(load_settings(), read_only=True) as conn:
+    with warehouse.connect(read_only=True) as conn:
         limit = thresholds(conn)["max_sql_share_change_points"]
         top = conn.fetchall(
             f"select label from {bands} where band_type = 'stage' order by band_rank desc limit 1"
@@ -145,8 +145,8 @@ def sql_share_is_stable() -> dg.AssetCheckResult:
     name="segment_shares_within_bounds",
     description="Warns when one matrix segment holds more than max_segment_share of the leads.",
 )
-def segment_shares_within_bounds() -> dg.AssetCheckResult:
-    with connect(load_settings(), read_only=True) as conn:
+def segment_shares_within_bounds(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as conn:
         limit = thresholds(conn)["max_segment_share"]
         shares = conn.fetchall(
             f"select segment, share_of_leads from {relation_name('fct_segment_summary')}"
@@ -163,50 +163,6 @@ def segment_shares_within_bounds() -> dg.AssetCheckResult:
     )
 
 
-QUARANTINE_MODELS = {
-    "crm_companies": "quarantine_crm__companies",
-    "crm_contacts": "quarantine_crm__contacts",
-    "crm_deals": "quarantine_crm__deals",
-    "crm_owners": "quarantine_crm__owners",
-    "marketing_events": "quarantine_marketing__events",
-}
-SAMPLE_ROWS = 200
-
-
-def load_shares(conn: WarehouseConnection) -> list[LoadShare]:
-    rows = conn.fetchall(
-        "select raw_table, loaded_rows, quarantined_rows, top_reason, top_reason_rows, "
-        "quarantined_share, max_quarantined_share, is_whole_table "
-        f"from {relation_name('audit_quarantine_share')} order by raw_table"
-    )
-    return [
-        LoadShare(table, int(loaded), int(quarantined), reason, int(top), float(share),
-                  float(limit), bool(whole))
-        for table, loaded, quarantined, reason, top, share, limit, whole in rows
-    ]  # fmt: skip
-
-
-def quarantine_samples(conn: WarehouseConnection, share: LoadShare) -> dict[str, list]:
-    """Values of the columns a diagnosis reads (timestamps, event types), from the load's
-    rows quarantined for its top reason."""
-    columns = [*TIMESTAMP_COLUMNS[share.raw_table]]
-    if share.raw_table == "marketing_events":
-        columns.append("event_type")
-    if not columns:
-        return {}
-    relation = relation_name(QUARANTINE_MODELS[share.raw_table])
-    latest = (
-        "" if share.whole_table else f" and _loaded_at = (select max(_loaded_at) from {relation})"
-    )
-    p = conn.placeholder
-    rows = conn.fetchall(
-        f"select {', '.join(columns)} from {relation} where quarantine_reason = {p}{latest} "
-        f"limit {SAMPLE_ROWS}",
-        [share.top_reason],
-    )
-    return {column: [row[i] for row in rows] for i, column in enumerate(columns)}
-
-
 @dg.asset_check(
     pool=WAREHOUSE_POOL,
     asset=dbt_key(GATED_MART),
@@ -216,8 +172,8 @@ def quarantine_samples(conn: WarehouseConnection, share: LoadShare) -> dict[str,
     "table's latest load (dates it cannot read, an id column not mapped), naming the table, "
     "the reason, the count and the likely cause.",
 )
-def raw_rows_are_usable() -> dg.AssetCheckResult:
-    with connect(load_settings(), read_only=True) as conn:
+def raw_rows_are_usable(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as conn:
         shares = load_shares(conn)
         problems = [
             over_limit_message(share, likely_cause(share, quarantine_samples(conn, share)))
@@ -242,8 +198,8 @@ def raw_rows_are_usable() -> dg.AssetCheckResult:
     description="Blocks when the refresh scored no lead at all: a run that scored nothing is "
     "a failure, not a success.",
 )
-def leads_were_scored() -> dg.AssetCheckResult:
-    with connect(load_settings(), read_only=True) as conn:
+def leads_were_scored(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    with warehouse.connect(read_only=True) as conn:
         [(leads,)] = conn.fetchall(f"select count(*) from {relation_name('dim_leads')}")
         staged = conn.fetchall(
             f"select count(*), min(created_at) from {relation_name('stg_crm__contacts')}"

@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from orchestration.defs.ingest.contract import (
+from orchestration.ingest.contract import (
     LINEAGE_COLUMNS,
     MANIFEST_TABLE,
     RAW_CONTRACT,

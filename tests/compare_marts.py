@@ -1,0 +1,175 @@
+"""Build the marts from one git revision and from the working tree, on the same raw data, and
+compare them table by table.
+
+    .venv/bin/python tests/compare_marts.py BASE_REF [--contacts N] [--events N]
+
+For a change that should not change behaviour (a refactoring, a macro move): both sides load
+the same generated demo files into DuckDB, run `dbt seed` and `dbt run` as of the same date,
+and every table and view in the marts and sync schemas of BASE_REF must exist in the working
+tree's build under the same name (renamed marts keep their old name as a view) and hold the
+same rows; numbers are compared to 1e-9. Columns starting with `_` (load and refresh stamps)
+are left out. Exits 1 and lists the tables that differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from datetime import date
+from io import BytesIO
+from pathlib import Path
+
+import duckdb
+
+from orchestration.demo.generator import generate_demo_data
+from orchestration.ingest.loader import ingest_landing
+from orchestration.lib.project_copy import DBT_FOLDERS, copy_project
+from orchestration.lib.settings import PROJECT_ROOT
+
+AS_OF = date(2025, 6, 30)
+SCHEMAS = ("marts", "sync")
+# Marts renamed since BASE_REF: both names are compared, the old one (a view now) and the new.
+RENAMED = {
+    "mart_accounts": "dim_accounts",
+    "mart_lead_segments": "dim_lead_segments",
+    "mart_segment_summary": "fct_segment_summary",
+    "mart_calibration_by_band": "fct_calibration_by_band",
+    "mart_calibration_by_dimension": "fct_calibration_by_dimension",
+    "mart_calibration_metrics": "fct_calibration_metrics",
+    "mart_threshold_suggestions": "fct_threshold_suggestions",
+}
+
+
+def checkout(ref: str, dest: Path) -> None:
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, *DBT_FOLDERS],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+
+
+def build(root: Path, warehouse: Path) -> None:
+    env = {
+        **os.environ,
+        "LEADSCORE_TARGET": "duckdb",
+        "LEADSCORE_DUCKDB_PATH": str(warehouse),
+        "LEADSCORE_AS_OF_DATE": AS_OF.isoformat(),
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+    }
+    for command in (["seed"], ["run"]):
+        done = subprocess.run(
+            ["dbt", *command, "--profiles-dir", "."],
+            cwd=root / "dbt_project",
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            sys.exit(f"dbt {command[0]} failed in {root}:\n{done.stdout[-4000:]}")
+
+
+def relations(conn: duckdb.DuckDBPyConnection, catalog: str) -> set[tuple[str, str]]:
+    rows = conn.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = ? and table_schema in ?",
+        [catalog, list(SCHEMAS)],
+    ).fetchall()
+    return set(rows)
+
+
+def normalised(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
+    types = dict(
+        conn.execute(f"select column_name, data_type from (describe {relation})").fetchall()
+    )
+    parts = []
+    for column in columns:
+        quoted = f'"{column}"'
+        if types[column] in ("DOUBLE", "FLOAT", "REAL") or types[column].startswith("DECIMAL"):
+            parts.append(f"round(cast({quoted} as double), 9) as {quoted}")
+        else:
+            parts.append(quoted)
+    return f"select {', '.join(parts)} from {relation}"
+
+
+def compare(conn: duckdb.DuckDBPyConnection, schema: str, old: str, new: str) -> str | None:
+    base, head = f"base.{schema}.{old}", f"head.{schema}.{new}"
+    base_columns = [r[0] for r in conn.execute(f"describe {base}").fetchall()]
+    head_columns = [r[0] for r in conn.execute(f"describe {head}").fetchall()]
+    if base_columns != head_columns:
+        return f"columns differ: {base_columns} != {head_columns}"
+    columns = [column for column in base_columns if not column.startswith("_")]
+    left, right = normalised(conn, base, columns), normalised(conn, head, columns)
+    [(count,)] = conn.execute(f"select count(*) from {base}").fetchall()
+    [(missing,)] = conn.execute(f"select count(*) from ({left} except all {right})").fetchall()
+    [(extra,)] = conn.execute(f"select count(*) from ({right} except all {left})").fetchall()
+    if missing or extra:
+        return f"{missing} of {count} rows differ ({extra} rows only in the working tree)"
+    print(f"  {schema}.{old:<32} = {schema}.{new:<32} {count:>8} rows")
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("base_ref", help="the git revision to compare against, e.g. main~3")
+    parser.add_argument("--contacts", type=int, default=2_000)
+    parser.add_argument("--events", type=int, default=80_000)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="compare-marts-") as tmp:
+        tmp_path = Path(tmp)
+        landing = tmp_path / "landing"
+        print(f"Generating {args.contacts:,} contacts and {args.events:,} events ...")
+        generate_demo_data(
+            landing, contacts=args.contacts, events=args.events, seed=7, as_of=AS_OF, progress=False
+        )
+        raw = tmp_path / "raw.duckdb"
+        with duckdb.connect(str(raw)) as conn:
+            ingest_landing(conn, landing, "raw", log=lambda message: None)
+
+        sides = {}
+        for side in ("base", "head"):
+            root = tmp_path / side
+            if side == "base":
+                checkout(args.base_ref, root)
+            else:
+                copy_project(root)
+            warehouse = tmp_path / f"{side}.duckdb"
+            shutil.copy(raw, warehouse)
+            print(f"Building {args.base_ref if side == 'base' else 'the working tree'} ...")
+            build(root, warehouse)
+            sides[side] = warehouse
+
+        with duckdb.connect() as conn:
+            for side, warehouse in sides.items():
+                conn.execute(f"attach '{warehouse}' as {side} (read_only)")
+            base, head = relations(conn, "base"), relations(conn, "head")
+            failures = []
+            for schema, name in sorted(base):
+                pairs = [(name, name)] + ([(name, RENAMED[name])] if name in RENAMED else [])
+                for old, new in pairs:
+                    if (schema, new) not in head:
+                        failures.append(f"{schema}.{new}: missing from the working tree's build")
+                        continue
+                    problem = compare(conn, schema, old, new)
+                    if problem:
+                        failures.append(f"{schema}.{old} vs {new}: {problem}")
+            for schema, name in sorted(head - base):
+                if name not in RENAMED.values():
+                    print(f"  {schema}.{name}: new in the working tree (not compared)")
+    if failures:
+        print("\nDIFFERENT:\n  " + "\n  ".join(failures))
+        return 1
+    print(f"\nIdentical: every mart and sync relation of {args.base_ref} ({len(base)}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
