@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import (
+    DuckDBConnection,
     WarehouseConnection,
     connect,
     quote_ident,
@@ -191,7 +192,7 @@ def _sync_state(
         raw.register("_leadscore_payload", payload)
         raw.execute(f"create or replace table {target} as select * from _leadscore_payload")
         raw.unregister("_leadscore_payload")
-        yield WarehouseConnection("duckdb", raw)
+        yield DuckDBConnection(raw)
     finally:
         raw.close()
 
