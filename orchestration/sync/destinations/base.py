@@ -306,6 +306,7 @@ class CrmDestination(HttpDestination):
     Salesforce): ``update`` refuses the records the CRM does not have, ``insert`` the ones it
     has, and the rest are written. Subclasses say how to look up, upsert, update and create."""
 
+    config: DestinationConfig
     # The CRM's name in the refusal texts.
     label: str
 
