@@ -22,7 +22,7 @@ import pytest
 
 from orchestration.defs.report.assets import EXPORT_MODELS, REPORT_FILE
 from orchestration.lib.dbt_manifest import relation_name, relation_parts
-from orchestration.lib.warehouse import WarehouseConnection, connect
+from orchestration.lib.warehouse import DuckDBConnection, WarehouseConnection, connect
 from orchestration.report.data import load_report_data
 from orchestration.report.html import render_report
 from tests.conftest import AS_OF, run_refresh, settings_for
@@ -239,7 +239,7 @@ def _create(conn: WarehouseConnection, model: str, columns: str, rows: list[tupl
 def hand_made_warehouse(*, calibrated: bool, conn: WarehouseConnection | None = None):
     """Tables under their dbt names with the columns the report reads, in `conn` (an empty
     warehouse) or a new in-memory DuckDB."""
-    conn = conn or WarehouseConnection("duckdb", duckdb.connect())
+    conn = conn or DuckDBConnection(duckdb.connect())
     as_of = HAND_MADE_AS_OF
     _create(
         conn,

@@ -28,9 +28,9 @@ from orchestration.backtest.engine import _scratch_warehouse
 from orchestration.ingest import loader
 from orchestration.ingest.contract import RAW_CONTRACT
 from orchestration.ingest.loader import IngestFailedError, ingest_landing
-from orchestration.lib import warehouse as warehouse_module
 from orchestration.lib.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings, load_settings
 from orchestration.lib.warehouse import WarehouseConnection, connect, quote_ident
+from orchestration.lib.warehouse import spark as spark_engine
 from orchestration.predictive.model import (
     CALIBRATION_TABLE,
     MODEL_CARD_TABLE,
@@ -151,7 +151,7 @@ def test_bad_spark_numbers_are_refused(tmp_path: Path, name: str, value: str):
 def test_a_missing_pyspark_names_the_extra_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    assert warehouse_module._SparkProcess.users == 0, "needs no Spark session open"
+    assert spark_engine._SparkProcess.users == 0, "needs no Spark session open"
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if PySpark were not installed
     with (
         pytest.raises(ImportError, match=r'pip install -e "\.\[spark\]"'),

@@ -24,7 +24,7 @@ import pytest
 
 from orchestration.demo.generator import generate_demo_data
 from orchestration.lib.settings import PROJECT_ROOT, load_settings
-from orchestration.lib.warehouse import WarehouseConnection
+from orchestration.lib.warehouse import DuckDBConnection
 from orchestration.sync.engine import LEDGER_TABLE, ensure_sync_tables
 from orchestration.sync.runner import DESTINATIONS
 from tests.fakes.hubspot import FakeHubSpot
@@ -77,7 +77,7 @@ def test_backfill_and_calibration_recipes_sync_nothing_and_the_daily_run_syncs(
     # operational table. A sync of a past date would see the lead as removed and delete it.
     warehouse = data / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as raw:
-        ensure_sync_tables(WarehouseConnection("duckdb", raw), "sync")
+        ensure_sync_tables(DuckDBConnection(raw), "sync")
         for name in DESTINATIONS:
             raw.execute(
                 f"insert into sync.{LEDGER_TABLE} values (?, ?, 'old-hash', now(), 'earlier')",

@@ -30,6 +30,7 @@ import pyarrow as pa
 from orchestration.lib.dbt_manifest import relation_name
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.sync.destinations import HubSpotDestination, NotConfiguredError
+from orchestration.sync.destinations.hubspot import DEFAULT_BASE_URL
 from orchestration.sync.engine import (
     KEY_COLUMN,
     BatchRejectedError,
@@ -40,7 +41,6 @@ from orchestration.sync.engine import (
 
 GROUP_NAME = "leadscore"
 GROUP_LABEL = "Lead scoring"
-DEFAULT_BASE_URL = "https://api.hubapi.com"
 
 T = TypeVar("T")
 

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,22 +22,21 @@ import pyarrow as pa
 from orchestration.lib.dbt_manifest import model_meta, relation_name, relation_parts
 from orchestration.lib.settings import Settings, load_settings
 from orchestration.lib.warehouse import (
+    DuckDBConnection,
     WarehouseConnection,
     connect,
     quote_ident,
     supports_row_changes,
 )
 from orchestration.sync.destinations import (
+    DESTINATIONS,
     DestinationConfig,
-    FilesDestination,
-    HubSpotDestination,
-    NotConfiguredError,
-    PostgresDestination,
-    SalesforceAuth,
-    SalesforceDestination,
     SyncConfigError,
-    WebhookDestination,
+    build_destination,
+    is_configured,
+    require_configured,
 )
+from orchestration.sync.destinations import DestinationSpec as DestinationSpec  # for defs/sync
 from orchestration.sync.engine import (
     Destination,
     DestinationError,
@@ -49,127 +47,6 @@ from orchestration.sync.engine import (
     SyncReport,
     current_as_of_dates,
 )
-
-
-@dataclass(frozen=True)
-class DestinationSpec:
-    name: str
-    payload_model: str
-    kind: str
-    description: str
-    # Environment variables the destination needs; none means it always runs.
-    required_env: tuple[str, ...] = ()
-    # Alternative credentials: one of these sets of variables must be complete as well.
-    one_of_env: tuple[tuple[str, ...], ...] = ()
-
-
-DESTINATIONS: dict[str, DestinationSpec] = {
-    spec.name: spec
-    for spec in (
-        DestinationSpec(
-            "files",
-            "sync_files__leads",
-            "parquet",
-            "Changed leads as Parquet (or CSV) files in <data dir>/sync/leads/, for tools that "
-            "read files. Always on: the demo's destination.",
-        ),
-        DestinationSpec(
-            "hubspot",
-            "sync_hubspot__contacts",
-            "hubspot",
-            "Leadscore properties of HubSpot contacts, 100 per call, in the seed's sync mode "
-            "(default update: only contacts HubSpot has). Needs LEADSCORE_HUBSPOT_TOKEN (a "
-            "private-app token); `leadscore hubspot-setup` creates the properties.",
-            ("LEADSCORE_HUBSPOT_TOKEN",),
-        ),
-        DestinationSpec(
-            "salesforce",
-            "sync_salesforce__leads",
-            "salesforce",
-            "Leadscore fields of Salesforce Leads, sObject Collections (200 per call), in the "
-            "seed's sync mode (default update: only Leads Salesforce has). Needs "
-            "LEADSCORE_SALESFORCE_INSTANCE_URL and OAuth: LEADSCORE_SALESFORCE_CLIENT_ID, "
-            "_CLIENT_SECRET and _REFRESH_TOKEN (or an access token in "
-            "LEADSCORE_SALESFORCE_TOKEN).",
-            ("LEADSCORE_SALESFORCE_INSTANCE_URL",),
-            (
-                ("LEADSCORE_SALESFORCE_CLIENT_ID", "LEADSCORE_SALESFORCE_CLIENT_SECRET"),
-                ("LEADSCORE_SALESFORCE_TOKEN",),
-            ),
-        ),
-        DestinationSpec(
-            "webhook",
-            "sync_webhook__leads",
-            "webhook",
-            "Signed JSON batches POSTed to LEADSCORE_WEBHOOK_URL (HMAC-SHA256 with "
-            "LEADSCORE_WEBHOOK_SECRET).",
-            ("LEADSCORE_WEBHOOK_URL", "LEADSCORE_WEBHOOK_SECRET"),
-        ),
-        DestinationSpec(
-            "postgres",
-            "sync_postgres__leads",
-            "postgres",
-            "Upsert into a table of an operational PostgreSQL database. Needs "
-            "LEADSCORE_SYNC_PG_CONNINFO.",
-            ("LEADSCORE_SYNC_PG_CONNINFO",),
-        ),
-    )
-}
-
-
-def _missing_env(name: str, env: Mapping[str, str]) -> list[str]:
-    spec = DESTINATIONS[name]
-    missing = [variable for variable in spec.required_env if not env.get(variable)]
-    if spec.one_of_env and not any(all(env.get(v) for v in group) for group in spec.one_of_env):
-        missing.append(" or ".join(" and ".join(group) for group in spec.one_of_env))
-    return missing
-
-
-def _require_configured(name: str, env: Mapping[str, str]) -> None:
-    missing = _missing_env(name, env)
-    if missing:
-        raise NotConfiguredError(f"{name}: set {'; and '.join(missing)} to sync")
-
-
-def build_destination(
-    config: DestinationConfig, settings: Settings, env: Mapping[str, str]
-) -> Destination:
-    """The adapter for one seed row, connected with the environment's settings."""
-    _require_configured(config.destination, env)
-    if config.destination == "files":
-        directory = Path(env.get("LEADSCORE_SYNC_FILES_DIR", settings.data_dir / "sync"))
-        return FilesDestination(
-            config, directory, env.get("LEADSCORE_SYNC_FILES_FORMAT", "parquet")
-        )
-    if config.destination == "hubspot":
-        return HubSpotDestination(
-            config,
-            env["LEADSCORE_HUBSPOT_TOKEN"],
-            env.get("LEADSCORE_HUBSPOT_BASE_URL", "https://api.hubapi.com"),
-        )
-    if config.destination == "salesforce":
-        auth = SalesforceAuth(
-            access_token=env.get("LEADSCORE_SALESFORCE_TOKEN") or None,
-            client_id=env.get("LEADSCORE_SALESFORCE_CLIENT_ID") or None,
-            client_secret=env.get("LEADSCORE_SALESFORCE_CLIENT_SECRET") or None,
-            refresh_token=env.get("LEADSCORE_SALESFORCE_REFRESH_TOKEN") or None,
-        )
-        return SalesforceDestination(
-            config,
-            auth,
-            env["LEADSCORE_SALESFORCE_INSTANCE_URL"],
-            env.get("LEADSCORE_SALESFORCE_API_VERSION", "v60.0"),
-        )
-    if config.destination == "webhook":
-        return WebhookDestination(
-            config, env["LEADSCORE_WEBHOOK_URL"], env["LEADSCORE_WEBHOOK_SECRET"]
-        )
-    return PostgresDestination(config, env["LEADSCORE_SYNC_PG_CONNINFO"])
-
-
-def is_configured(name: str, env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return not _missing_env(name, env)
 
 
 def _clock() -> datetime:
@@ -217,7 +94,7 @@ def run_sync(
         # Spark's Parquet tables have no DELETE or UPDATE, which the ledger needs: the ledger
         # lives in a DuckDB file beside the Spark warehouse, and each run copies the payload
         # mart into it (read through the warehouse resource, like every other mart).
-        _require_configured(name, env)
+        require_configured(name, env)
         with connect(settings, read_only=True) as conn:
             config = _destination_config(conn, name)
             payload = conn.fetch_arrow(f"select * from {relation_name(spec.payload_model)}")
@@ -287,7 +164,9 @@ def _destination_config(conn: WarehouseConnection, name: str) -> DestinationConf
         raise SyncConfigError(
             f"the sync_destinations seed has {len(rows)} rows for {name!r}; it needs one"
         )
-    return DestinationConfig.from_row(rows[0])
+    return DestinationConfig.from_row(
+        rows[0], default_sync_mode=DESTINATIONS[name].default_sync_mode
+    )
 
 
 def sync_state_path(settings: Settings) -> Path:
@@ -310,7 +189,7 @@ def _sync_state(
         raw.register("_leadscore_payload", payload)
         raw.execute(f"create or replace table {target} as select * from _leadscore_payload")
         raw.unregister("_leadscore_payload")
-        yield WarehouseConnection("duckdb", raw)
+        yield DuckDBConnection(raw)
     finally:
         raw.close()
 
