@@ -4,8 +4,8 @@ compare them table by table.
     .venv/bin/python tests/compare_marts.py BASE_REF [--contacts N] [--events N]
 
 For a change that should not change behaviour (a refactoring, a macro move): both sides load
-the same generated demo files into DuckDB, run `dbt seed` and `dbt run` as of the same date,
-and every table and view in the marts and sync schemas of BASE_REF must exist in the working
+the same generated demo files into DuckDB, run `dbt seed`, then `dbt run` as of two dates
+(the second incremental, and calibrated on the first), and every table and view in the marts and sync schemas of BASE_REF must exist in the working
 tree's build under the same name (renamed marts keep their old name as a view) and hold the
 same rows; numbers are compared to 1e-9. Columns starting with `_` (load and refresh stamps)
 are left out. Exits 1 and lists the tables that differ.
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -30,8 +30,10 @@ from orchestration.demo.generator import generate_demo_data
 from orchestration.ingest.loader import ingest_landing
 from orchestration.lib.project_copy import DBT_FOLDERS, copy_project
 from orchestration.lib.settings import PROJECT_ROOT
+from orchestration.lib.warehouse import DuckDBConnection
 
 AS_OF = date(2025, 6, 30)
+EARLIER = AS_OF - timedelta(days=120)
 SCHEMAS = ("marts", "sync")
 # Marts renamed since BASE_REF: both names are compared, the old one (a view now) and the new.
 RENAMED = {
@@ -57,14 +59,16 @@ def checkout(ref: str, dest: Path) -> None:
 
 
 def build(root: Path, warehouse: Path) -> None:
+    """Seed, then run as of EARLIER and as of AS_OF: the second run is incremental, and the
+    score history then holds a snapshot whose calibration window has passed."""
     env = {
         **os.environ,
         "LEADSCORE_TARGET": "duckdb",
         "LEADSCORE_DUCKDB_PATH": str(warehouse),
-        "LEADSCORE_AS_OF_DATE": AS_OF.isoformat(),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
     }
-    for command in (["seed"], ["run"]):
+    for command, as_of in ((["seed"], AS_OF), (["run"], EARLIER), (["run"], AS_OF)):
+        env["LEADSCORE_AS_OF_DATE"] = as_of.isoformat()
         done = subprocess.run(
             ["dbt", *command, "--profiles-dir", "."],
             cwd=root / "dbt_project",
@@ -87,7 +91,7 @@ def relations(conn: duckdb.DuckDBPyConnection, catalog: str) -> set[tuple[str, s
 
 def normalised(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
     types = dict(
-        conn.execute(f"select column_name, data_type from (describe {relation})").fetchall()
+        conn.execute(f"select column_name, column_type from (describe {relation})").fetchall()
     )
     parts = []
     for column in columns:
@@ -111,7 +115,12 @@ def compare(conn: duckdb.DuckDBPyConnection, schema: str, old: str, new: str) ->
     [(missing,)] = conn.execute(f"select count(*) from ({left} except all {right})").fetchall()
     [(extra,)] = conn.execute(f"select count(*) from ({right} except all {left})").fetchall()
     if missing or extra:
-        return f"{missing} of {count} rows differ ({extra} rows only in the working tree)"
+        sample = conn.execute(f"select * from ({left} except all {right}) limit 3").fetchall()
+        sample += conn.execute(f"select * from ({right} except all {left}) limit 3").fetchall()
+        shown = "\n      ".join(str(row) for row in sample)
+        return (
+            f"{missing} of {count} rows differ ({extra} only in the working tree):\n      {shown}"
+        )
     print(f"  {schema}.{old:<32} = {schema}.{new:<32} {count:>8} rows")
     return None
 
@@ -121,6 +130,7 @@ def main() -> int:
     parser.add_argument("base_ref", help="the git revision to compare against, e.g. main~3")
     parser.add_argument("--contacts", type=int, default=2_000)
     parser.add_argument("--events", type=int, default=80_000)
+    parser.add_argument("--keep", type=Path, help="copy both warehouses here to look into them")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="compare-marts-") as tmp:
@@ -130,9 +140,9 @@ def main() -> int:
         generate_demo_data(
             landing, contacts=args.contacts, events=args.events, seed=7, as_of=AS_OF, progress=False
         )
-        raw = tmp_path / "raw.duckdb"
+        raw = tmp_path / "landed.duckdb"
         with duckdb.connect(str(raw)) as conn:
-            ingest_landing(conn, landing, "raw", log=lambda message: None)
+            ingest_landing(DuckDBConnection(conn), landing, "raw", log=lambda message: None)
 
         sides = {}
         for side in ("base", "head"):
@@ -146,6 +156,9 @@ def main() -> int:
             print(f"Building {args.base_ref if side == 'base' else 'the working tree'} ...")
             build(root, warehouse)
             sides[side] = warehouse
+            if args.keep:
+                args.keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(warehouse, args.keep / warehouse.name)
 
         with duckdb.connect() as conn:
             for side, warehouse in sides.items():
