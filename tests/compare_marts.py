@@ -4,11 +4,11 @@ compare them table by table.
     .venv/bin/python tests/compare_marts.py BASE_REF [--contacts N] [--events N]
 
 For a change that should not change behaviour (a refactoring, a macro move): both sides load
-the same generated demo files into DuckDB, run `dbt seed`, then `dbt run` as of two dates
-(the second incremental, and calibrated on the first), and every table and view in the marts and sync schemas of BASE_REF must exist in the working
-tree's build under the same name (renamed marts keep their old name as a view) and hold the
-same rows; numbers are compared to 1e-9. Columns starting with `_` (load and refresh stamps)
-are left out. Exits 1 and lists the tables that differ.
+the same generated demo files into DuckDB, run `dbt seed`, then `dbt run` as of two dates (the
+second incremental, and calibrated on the first). Every table and view in the marts and sync
+schemas of BASE_REF must exist in the working tree's build under the same name (renamed marts
+keep their old name as a view) and hold the same rows; numbers are compared to 1e-9. Columns
+starting with `_` (load and refresh stamps) are left out. Exits 1 and lists what differs.
 """
 
 from __future__ import annotations
