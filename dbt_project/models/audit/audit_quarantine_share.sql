@@ -18,7 +18,7 @@
 {%- set whole_table = crm_source() != 'generic' %}
 {%- set raw = {} %}
 {%- for raw_table, _ in tables %}
-    {%- do raw.update({raw_table: ref('base_' ~ crm_source() ~ '__' ~ raw_table) if whole_table
+    {%- do raw.update({raw_table: ref('adapter_' ~ crm_source() ~ '__' ~ raw_table) if whole_table
         else source('marketing' if raw_table == 'marketing_events' else 'crm', raw_table)}) %}
 {%- endfor %}
 with

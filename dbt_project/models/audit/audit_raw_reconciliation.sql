@@ -13,7 +13,7 @@ raw_counts as (
     ] %}
         {%- set raw_relation = source(
             'marketing' if raw_table == 'marketing_events' else 'crm', raw_table
-        ) if crm_source() == 'generic' else ref('base_' ~ crm_source() ~ '__' ~ raw_table) %}
+        ) if crm_source() == 'generic' else ref('adapter_' ~ crm_source() ~ '__' ~ raw_table) %}
         select
             '{{ raw_table }}' as raw_table,
             count(*) as raw_rows

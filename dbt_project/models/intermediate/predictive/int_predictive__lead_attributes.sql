@@ -5,9 +5,9 @@
 {#- Referenced here so that dbt sees the dependency while parsing (when there are no columns). -#}
 {%- set companies_model = ref('stg_crm__companies') -%}
 {%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_contacts') -%}
+    else ref('adapter_' ~ crm_source() ~ '__crm_contacts') -%}
 {%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_companies') -%}
+    else ref('adapter_' ~ crm_source() ~ '__crm_companies') -%}
 {%- set items = {'contact': [], 'company': []} -%}
 {%- set aliases = [] -%}
 {%- for source, relation in [('contact', raw_contacts), ('company', raw_companies)] -%}

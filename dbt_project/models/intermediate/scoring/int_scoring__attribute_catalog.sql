@@ -7,9 +7,9 @@
 -- model runs (macros/scoring/lead_attribute_catalog.sql), so a new column in a landing file is an
 -- attribute on the next run. The fit rules' validation checks every rule against it.
 {%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_contacts') %}
 {%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_companies') %}
 {%- set catalog = lead_attribute_catalog(raw_contacts, raw_companies) %}
 with
 

@@ -6,9 +6,9 @@
 -- contract's and every extra column a file or connector brought) are those of the rows staging
 -- took the attributes from, and only those some fit rule reads.
 {%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_contacts') %}
 {%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_companies') %}
 {%- set fit_rules = ref('scoring_fit_rules') %}
 {%- set contact_columns = raw_attribute_select(
     'contact', 'contact_rows', raw_contacts, raw_companies, fit_rules

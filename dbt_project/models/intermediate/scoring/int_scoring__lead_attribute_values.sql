@@ -5,9 +5,9 @@
 -- rules. A view: int_scoring__fit_components, its one reader, computes it while matching. The
 -- value comes from the profile column the attribute catalog names (lead_attribute_value()).
 {%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_contacts') %}
 {%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_companies') %}
 with
 
 profile as (

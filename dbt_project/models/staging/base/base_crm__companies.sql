@@ -2,7 +2,7 @@
 -- A bad employee count or revenue does not make a company unusable: the value is dropped
 -- and flagged, so contacts at the company still score on industry and region.
 {%- set raw_companies = source('crm', 'crm_companies') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_companies') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_companies') %}
 with
 
 source as (

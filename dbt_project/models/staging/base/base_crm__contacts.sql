@@ -2,7 +2,7 @@
 -- and whether it is the newest version of its contact_id. Staging and quarantine both read
 -- from here, so a row is judged in exactly one place.
 {%- set raw_contacts = source('crm', 'crm_contacts') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_contacts') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_contacts') %}
 with
 
 source as (

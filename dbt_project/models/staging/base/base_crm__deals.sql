@@ -5,7 +5,7 @@
 -- (`is_amount_invalid`), a deal closed before it was created or created after it was loaded
 -- is quarantined (`closed_before_created`, `future_timestamp`).
 {%- set raw_deals = source('crm', 'crm_deals') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_deals') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_deals') %}
 with
 
 source as (

@@ -1,7 +1,7 @@
 -- Every raw owner row, typed, with its quarantine reason and current-version flag (the most
 -- recently loaded version of an owner wins).
 {%- set raw_owners = source('crm', 'crm_owners') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__crm_owners') %}
+    else ref('adapter_' ~ crm_source() ~ '__crm_owners') %}
 with
 
 source as (

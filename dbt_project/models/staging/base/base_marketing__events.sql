@@ -26,7 +26,7 @@
 -- text as received: behaviour rules filter on them and sum them (time on site, a value). A
 -- column that first arrives with a later file is added to the table; earlier rows have none.
 {%- set raw_events = source('marketing', 'marketing_events') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__marketing_events') %}
+    else ref('adapter_' ~ crm_source() ~ '__marketing_events') %}
 {%- set extras = raw_event_extra_columns(raw_events) %}
 {%- set stored = staged_event_extra_columns(this) if is_incremental() else [] %}
 with

@@ -16,7 +16,7 @@
 -- not rescan every raw event. `--full-refresh` reads every file; both give the same rows
 -- (tests/test_incremental.py).
 {%- set raw_events = source('marketing', 'marketing_events') if crm_source() == 'generic'
-    else ref('base_' ~ crm_source() ~ '__marketing_events') %}
+    else ref('adapter_' ~ crm_source() ~ '__marketing_events') %}
 {{ quarantine_rows(
     raw_events,
     ref('base_marketing__events'),

@@ -4,7 +4,7 @@
 
 -- HubSpot contacts in the shape of the raw contract's crm_contacts. Soft-deleted contacts and
 -- contacts HubSpot merged into another are left out (their ids resolve to the survivor, see
--- base_hubspot__contact_ids). A contact is unsubscribed when HubSpot says it opted out of
+-- adapter_hubspot__contact_ids). A contact is unsubscribed when HubSpot says it opted out of
 -- email or an email event unsubscribed it (STATUS_CHANGE to unsubscribed, spam report).
 -- Every other `property_*` column (the portal's custom properties among them) is passed on as
 -- an extra column named without the prefix, so fit rules can name it (`contact.<property>`).
@@ -47,12 +47,12 @@ contacts as (
 ),
 
 contact_ids as (
-    select * from {{ ref('base_hubspot__contact_ids') }}
+    select * from {{ ref('adapter_hubspot__contact_ids') }}
 ),
 
 email_unsubscribes as (
     select distinct contact_id
-    from {{ ref('base_hubspot__marketing_events') }}
+    from {{ ref('adapter_hubspot__marketing_events') }}
     where event_type = 'unsubscribe' and contact_id is not null
 ),
 

@@ -26,7 +26,7 @@
 with
 
 contact_ids as (
-    select * from {{ ref('base_hubspot__contact_ids') }}
+    select * from {{ ref('adapter_hubspot__contact_ids') }}
 ),
 
 email_identity as (

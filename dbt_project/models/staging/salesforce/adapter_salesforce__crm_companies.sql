@@ -71,7 +71,7 @@ lead_companies as (
         '{{ lead.schema }}.{{ lead.identifier }}' as _source_file,
         {{ fivetran_synced_at(lead_columns, 'lead') }} as _loaded_at
     from {{ lead }} as lead
-    inner join {{ ref('base_salesforce__person_ids') }} as person_ids
+    inner join {{ ref('adapter_salesforce__person_ids') }} as person_ids
         on {{ fivetran_text(lead_columns, ['id'], 'lead') }} = person_ids.person_id
     where
         {{ fivetran_is_live(lead_columns, 'lead') }}

@@ -13,7 +13,7 @@
 with
 
 person_ids as (
-    select * from {{ ref('base_salesforce__person_ids') }}
+    select * from {{ ref('adapter_salesforce__person_ids') }}
 )
 
 {%- if var('salesforce_event_enabled', true) %}

@@ -4,8 +4,8 @@
 
 -- Salesforce people in the shape of the raw contract's crm_contacts: live contacts, and live
 -- leads that were not converted (a converted lead is its contact, see
--- base_salesforce__person_ids). A lead's company lives on the lead, so its company is the
--- lead's own row in base_salesforce__crm_companies (`lead:<lead id>`). Leads are at lifecycle
+-- adapter_salesforce__person_ids). A lead's company lives on the lead, so its company is the
+-- lead's own row in adapter_salesforce__crm_companies (`lead:<lead id>`). Leads are at lifecycle
 -- stage `lead`; contacts, whom sales converted or added, at `salesqualifiedlead`.
 -- HasOptedOutOfEmail is the unsubscribed flag.
 -- Every other column of contact and lead (the org's custom fields among them) is passed on as
@@ -83,7 +83,7 @@ leads as (
         '{{ lead.schema }}.{{ lead.identifier }}' as _source_file,
         {{ fivetran_synced_at(lead_columns, 'lead') }} as _loaded_at
     from {{ lead }} as lead
-    inner join {{ ref('base_salesforce__person_ids') }} as person_ids
+    inner join {{ ref('adapter_salesforce__person_ids') }} as person_ids
         on {{ fivetran_text(lead_columns, ['id'], 'lead') }} = person_ids.person_id
     where {{ fivetran_is_live(lead_columns, 'lead') }} and not person_ids.is_converted_lead
 )

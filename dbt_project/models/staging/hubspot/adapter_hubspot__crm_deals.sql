@@ -45,7 +45,7 @@ deal_contacts as (
             )
         ) as contact_id
     from {{ deal_contact }} as deal_contact
-    left join {{ ref('base_hubspot__contact_ids') }} as contact_ids
+    left join {{ ref('adapter_hubspot__contact_ids') }} as contact_ids
         on
             {{ fivetran_text(contact_columns, ['contact_id'], 'deal_contact') }}
             = contact_ids.contact_id

@@ -54,7 +54,7 @@ final as (
         '{{ opportunity.schema }}.{{ opportunity.identifier }}' as _source_file,
         opportunities._loaded_at
     from opportunities
-    left join {{ ref('base_salesforce__person_ids') }} as person_ids
+    left join {{ ref('adapter_salesforce__person_ids') }} as person_ids
         on opportunities.contact_id = person_ids.person_id
     {%- else %}
     {{ empty_raw_rows('crm_deals') }}
