@@ -21,6 +21,7 @@ import sys
 import tarfile
 import tempfile
 from datetime import date, timedelta
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from orchestration.lib.warehouse import DuckDBConnection
 AS_OF = date(2025, 6, 30)
 EARLIER = AS_OF - timedelta(days=120)
 SCHEMAS = ("marts", "sync")
+# Numbers agree to this relative difference.
+TOLERANCE = 1e-9
 # Marts renamed since BASE_REF: both names are compared, the old one (a view now) and the new.
 RENAMED = {
     "mart_accounts": "dim_accounts",
@@ -89,18 +92,26 @@ def relations(conn: duckdb.DuckDBPyConnection, catalog: str) -> set[tuple[str, s
     return set(rows)
 
 
-def normalised(conn: duckdb.DuckDBPyConnection, relation: str, columns: list[str]) -> str:
-    types = dict(
-        conn.execute(f"select column_name, column_type from (describe {relation})").fetchall()
+def number_columns(conn: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    types = conn.execute(f"select column_name, column_type from (describe {relation})").fetchall()
+    return {
+        name
+        for name, kind in types
+        if kind in ("DOUBLE", "FLOAT", "REAL") or kind.startswith("DECIMAL")
+    }
+
+
+def close(left: tuple, right: tuple) -> bool:
+    """Rows equal but for floating-point noise (a parallel sum adds in any order)."""
+    return all(
+        a == b
+        or (
+            isinstance(a, float | Decimal)
+            and isinstance(b, float | Decimal)
+            and abs(float(a) - float(b)) <= TOLERANCE * max(1.0, abs(float(a)))
+        )
+        for a, b in zip(left, right, strict=True)
     )
-    parts = []
-    for column in columns:
-        quoted = f'"{column}"'
-        if types[column] in ("DOUBLE", "FLOAT", "REAL") or types[column].startswith("DECIMAL"):
-            parts.append(f"round(cast({quoted} as double), 9) as {quoted}")
-        else:
-            parts.append(quoted)
-    return f"select {', '.join(parts)} from {relation}"
 
 
 def compare(conn: duckdb.DuckDBPyConnection, schema: str, old: str, new: str) -> str | None:
@@ -109,17 +120,24 @@ def compare(conn: duckdb.DuckDBPyConnection, schema: str, old: str, new: str) ->
     head_columns = [r[0] for r in conn.execute(f"describe {head}").fetchall()]
     if base_columns != head_columns:
         return f"columns differ: {base_columns} != {head_columns}"
-    columns = [column for column in base_columns if not column.startswith("_")]
-    left, right = normalised(conn, base, columns), normalised(conn, head, columns)
+    numbers = number_columns(conn, base)
+    # Exact columns first, numbers last: rows that differ are paired on the exact columns.
+    columns = [c for c in base_columns if not c.startswith("_") and c not in numbers]
+    columns += [c for c in base_columns if c in numbers]
+    keys = len(columns) - len(numbers)
+    select = ", ".join(f'"{column}"' for column in columns)
+    left, right = f"select {select} from {base}", f"select {select} from {head}"
     [(count,)] = conn.execute(f"select count(*) from {base}").fetchall()
-    [(missing,)] = conn.execute(f"select count(*) from ({left} except all {right})").fetchall()
-    [(extra,)] = conn.execute(f"select count(*) from ({right} except all {left})").fetchall()
-    if missing or extra:
-        sample = conn.execute(f"select * from ({left} except all {right}) limit 3").fetchall()
-        sample += conn.execute(f"select * from ({right} except all {left}) limit 3").fetchall()
-        shown = "\n      ".join(str(row) for row in sample)
+    only_base = sorted(conn.execute(f"{left} except all {right}").fetchall(), key=str)
+    only_head = sorted(conn.execute(f"{right} except all {left}").fetchall(), key=str)
+    paired = len(only_base) == len(only_head) and all(
+        a[:keys] == b[:keys] and close(a, b) for a, b in zip(only_base, only_head, strict=True)
+    )
+    if not paired:
+        shown = "\n      ".join(str(row) for row in (only_base[:3] + only_head[:3]))
         return (
-            f"{missing} of {count} rows differ ({extra} only in the working tree):\n      {shown}"
+            f"{len(only_base)} of {count} rows differ "
+            f"({len(only_head)} only in the working tree):\n      {shown}"
         )
     print(f"  {schema}.{old:<32} = {schema}.{new:<32} {count:>8} rows")
     return None
