@@ -93,3 +93,34 @@ def test_marts_are_named_dim_or_fct(models):
     ]
     assert len(names) > 10
     assert [name for name in names if not name.startswith(("dim_", "fct_"))] == []
+
+
+def test_every_macro_file_holds_one_family():
+    """A macro file is named after its macro; what else it holds are that macro's adapter
+    variants (`<adapter>__<name>`) and helpers nothing outside the file calls."""
+    macro = re.compile(r"{%-?\s*(?:macro|test|materialization)\s+(\w+)")
+    sources = [
+        path
+        for folder in ("macros", "dbt_project/models", "dbt_project/tests", "seeds")
+        for path in (PROJECT_ROOT / folder).rglob("*")
+        if path.suffix in (".sql", ".yml")
+    ]
+    texts = {path: path.read_text() for path in sources}
+    problems = []
+    for path in (PROJECT_ROOT / "macros").rglob("*.sql"):
+        family = path.stem
+        names = macro.findall(texts[path])
+        # dbt-spark's overrides of dbt's own macros hold only the `spark__` variant.
+        if not any(name.lstrip("_") == family or name.endswith(f"__{family}") for name in names):
+            problems.append(f"{path.name}: no macro named {family}")
+        for name in names:
+            if name.lstrip("_") == family or name.endswith(f"__{family}"):
+                continue
+            callers = [
+                other.name
+                for other, text in texts.items()
+                if other != path and re.search(rf"\b{name}\b", text)
+            ]
+            if callers:
+                problems.append(f"{path.name}: {name} is called from {callers}")
+    assert problems == []

@@ -117,7 +117,7 @@ def adapter_relation(source: str) -> str:
     """The source's contacts adapter, in the staging schema (the manifest Dagster loads is
     the generic mode's, which has no adapter models)."""
     staging = relation_name("stg_crm__contacts")
-    return staging.replace("stg_crm__contacts", f"base_{source}__crm_contacts")
+    return staging.replace("stg_crm__contacts", f"adapter_{source}__crm_contacts")
 
 
 def catalog(settings: Settings) -> set[str]:
@@ -418,7 +418,7 @@ def test_fivetran_sources_become_connector_assets(source, tmp_path):
     }
     assert keys == {dg.AssetKey([source, table]): "ingest" for table in FIVETRAN_TABLES[source]}
     base = manifest["nodes"]["model.leadscore.base_crm__contacts"]
-    assert f"model.leadscore.base_{source}__crm_contacts" in base["depends_on"]["nodes"]
+    assert f"model.leadscore.adapter_{source}__crm_contacts" in base["depends_on"]["nodes"]
 
     # Beside the ingest assets the graph loads: the connector's tables are external assets
     # upstream of the adapters, and no key collides with the raw tables.
@@ -434,7 +434,7 @@ def test_fivetran_sources_become_connector_assets(source, tmp_path):
     ).resolve_asset_graph()
     contact = dg.AssetKey([source, "contact"])
     assert not graph.get(contact).is_materializable
-    adapter = graph.get(dg.AssetKey(["staging", f"base_{source}__crm_contacts"]))
+    adapter = graph.get(dg.AssetKey(["staging", f"adapter_{source}__crm_contacts"]))
     assert contact in adapter.parent_keys
     assert graph.get(dg.AssetKey(["scoring", "dim_leads"])).is_materializable
 

@@ -149,7 +149,7 @@ def raw_relation_for(settings: Settings) -> Callable[[str], str]:
 
     def relation(table: str) -> str:
         for source in ("hubspot", "salesforce"):
-            name = f"base_{source}__{table}"
+            name = f"adapter_{source}__{table}"
             if f"model.leadscore.{name}" in nodes:
                 return relation_name(name)
         return f"{quote_ident(settings.raw_schema)}.{quote_ident(table)}"

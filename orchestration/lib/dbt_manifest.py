@@ -114,6 +114,6 @@ def crm_source() -> str:
     tables, whose adapter models the manifest then holds)."""
     nodes = manifest()["nodes"]
     for source in ("hubspot", "salesforce"):
-        if f"model.leadscore.base_{source}__crm_contacts" in nodes:
+        if f"model.leadscore.adapter_{source}__crm_contacts" in nodes:
             return source
     return "generic"
