@@ -8,7 +8,9 @@ the same generated demo files into DuckDB, run `dbt seed`, then `dbt run` as of 
 second incremental, and calibrated on the first). Every table and view in the marts and sync
 schemas of BASE_REF must exist in the working tree's build under the same name (renamed marts
 keep their old name as a view) and hold the same rows; numbers are compared to 1e-9. Columns
-starting with `_` (load and refresh stamps) are left out. Exits 1 and lists what differs.
+starting with `_` (load and refresh stamps) are left out. `dbt ls` of both sides, for each CRM
+source, must list every model of BASE_REF (renamed ones under their new name as well). Exits 1
+and lists what differs.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ EARLIER = AS_OF - timedelta(days=120)
 SCHEMAS = ("marts", "sync")
 # Numbers agree to this relative difference.
 TOLERANCE = 1e-9
+# Fivetran adapter models renamed since BASE_REF (they are views of other views, not compared
+# as tables: the staging models they feed are).
+RENAMED_PREFIXES = {
+    "base_hubspot__": "adapter_hubspot__",
+    "base_salesforce__": "adapter_salesforce__",
+}
 # Marts renamed since BASE_REF: both names are compared, the old one (a view now) and the new.
 RENAMED = {
     "mart_accounts": "dim_accounts",
@@ -81,6 +89,48 @@ def build(root: Path, warehouse: Path) -> None:
         )
         if done.returncode != 0:
             sys.exit(f"dbt {command[0]} failed in {root}:\n{done.stdout[-4000:]}")
+
+
+def model_names(root: Path, crm_source: str) -> set[str]:
+    command = ["dbt", "ls", "--resource-type", "model", "--output", "name", "--quiet"]
+    done = subprocess.run(
+        [*command, "--profiles-dir", ".", "--vars", f"{{crm_source: {crm_source}}}"],
+        cwd=root / "dbt_project",
+        env={
+            **os.environ,
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        },
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        sys.exit(f"dbt ls failed in {root}:\n{done.stdout[-4000:]}")
+    return {line.strip() for line in done.stdout.splitlines() if line.strip()}
+
+
+def new_name(model: str) -> str:
+    for old, new in RENAMED_PREFIXES.items():
+        if model.startswith(old):
+            return new + model[len(old) :]
+    return RENAMED.get(model, model)
+
+
+def compare_model_lists(roots: dict[str, Path]) -> list[str]:
+    """`dbt ls` of each side, for every CRM source: every model of BASE_REF is still there,
+    renamed models under their new name too."""
+    failures = []
+    for crm_source in ("generic", "hubspot", "salesforce"):
+        base, head = (model_names(roots[side], crm_source) for side in ("base", "head"))
+        # The new names, and the old mart names (kept as views).
+        expected = {new_name(model) for model in base} | (base & RENAMED.keys())
+        missing = sorted(expected - head)
+        if missing:
+            failures.append(f"dbt ls ({crm_source}): missing from the working tree: {missing}")
+        print(
+            f"  dbt ls ({crm_source}): {len(base)} models in the base, {len(head)} now; "
+            f"new: {sorted(head - expected) or 'none'}"
+        )
+    return failures
 
 
 def relations(conn: duckdb.DuckDBPyConnection, catalog: str) -> set[tuple[str, str]]:
@@ -162,7 +212,7 @@ def main() -> int:
         with duckdb.connect(str(raw)) as conn:
             ingest_landing(DuckDBConnection(conn), landing, "raw", log=lambda message: None)
 
-        sides = {}
+        sides, roots = {}, {}
         for side in ("base", "head"):
             root = tmp_path / side
             if side == "base":
@@ -173,16 +223,16 @@ def main() -> int:
             shutil.copy(raw, warehouse)
             print(f"Building {args.base_ref if side == 'base' else 'the working tree'} ...")
             build(root, warehouse)
-            sides[side] = warehouse
+            sides[side], roots[side] = warehouse, root
             if args.keep:
                 args.keep.mkdir(parents=True, exist_ok=True)
                 shutil.copy(warehouse, args.keep / warehouse.name)
 
+        failures = compare_model_lists(roots)
         with duckdb.connect() as conn:
             for side, warehouse in sides.items():
                 conn.execute(f"attach '{warehouse}' as {side} (read_only)")
             base, head = relations(conn, "base"), relations(conn, "head")
-            failures = []
             for schema, name in sorted(base):
                 pairs = [(name, name)] + ([(name, RENAMED[name])] if name in RENAMED else [])
                 for old, new in pairs:
