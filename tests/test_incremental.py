@@ -309,7 +309,8 @@ def test_a_sequence_of_incremental_refreshes_equals_a_full_refresh(incremental, 
     scored = {
         rule
         for (rule,) in project.query(
-            "select distinct rule_id from marts.fct_lead_score_components where points <> 0"
+            "select distinct rule_id from intermediate.int_scoring__lead_score_components "
+            "where points <> 0"
         )
     }
     added = {rule["rule_id"] for rule in NEW_FIT_RULES + NEW_BEHAVIOUR_RULES}
