@@ -1,4 +1,5 @@
--- What the files destination sends: one row per lead, keyed by the matching key.
+-- What the files destination sends: one row per lead, keyed by the matching key, in the
+-- warehouse's own column names (standard_payload_columns()).
 with
 
 leads as (
@@ -7,22 +8,7 @@ leads as (
 
 final as (
     select
-        sync_key,
-        fit_score,
-        behavior_score,
-        lead_score,
-        fit_grade,
-        lead_stage,
-        segment,
-        sales_action,
-        campaign_track,
-        queue,
-        owner_id,
-        owner_name,
-        score_reasons,
-        score_change,
-        outreach_suppressed,
-        score_updated_on
+        {{ standard_payload_columns() | join(',\n        ') }}
     from leads
 )
 
